@@ -1,0 +1,138 @@
+"""The course: where its files are and what its manifest (``course.toml``) says.
+
+The course root is the folder holding ``course.toml``, ``solutions/``, ``exercises/`` and the checks.
+It is found from ``$AUTOGRADER_COURSE``, else next to this package (an editable install or a
+release bundle), else by walking up from the current folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+MANIFEST = "course.toml"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class CourseError(Exception):
+    """The course files are missing or malformed; the message says which and where."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    title: str
+    points: float
+    numpy_only: bool
+    call_budget: float
+    train_budget: float | None = None
+    accuracy_bar: float | None = None
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+    title: str
+    topics: tuple[Topic, ...]
+    memory_limit_mb: int = 3072
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def exercises_dir(self) -> Path:
+        return self.root / "exercises"
+
+    @property
+    def checks_dir(self) -> Path:
+        return PACKAGE_DIR / "checks"
+
+    @property
+    def topic_names(self) -> list[str]:
+        return [t.name for t in self.topics]
+
+    def topic(self, name: str) -> Topic:
+        for t in self.topics:
+            if t.name == name:
+                return t
+        known = ", ".join(self.topic_names)
+        raise CourseError(f"unknown topic {name!r}; the course has: {known}")
+
+    @property
+    def max_points(self) -> float:
+        return sum(t.points for t in self.topics)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """Return the course root, or raise CourseError saying where it looked."""
+    env = os.environ.get("AUTOGRADER_COURSE")
+    if env:
+        root = Path(env).resolve()
+        if not (root / MANIFEST).is_file():
+            raise CourseError(f"AUTOGRADER_COURSE={env} has no {MANIFEST}")
+        return root
+    candidates = [PACKAGE_DIR.parent]
+    here = (start or Path.cwd()).resolve()
+    candidates += [here, *here.parents]
+    for c in candidates:
+        if (c / MANIFEST).is_file():
+            return c
+    raise CourseError(
+        f"no {MANIFEST} found next to the autograder package or above {here}; "
+        "run from the course folder or set AUTOGRADER_COURSE"
+    )
+
+
+def parse(root: Path) -> Course:
+    path = root / MANIFEST
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CourseError(f"{path}: {exc}") from exc
+    head = data.get("course", {})
+    default_budget = float(head.get("call_budget", 10))
+    topics = []
+    for i, t in enumerate(data.get("topics", [])):
+        try:
+            topics.append(
+                Topic(
+                    name=t["name"],
+                    title=t["title"],
+                    points=float(t["points"]),
+                    numpy_only=bool(t.get("numpy_only", False)),
+                    call_budget=float(t.get("call_budget", default_budget)),
+                    train_budget=float(t["train_budget"]) if "train_budget" in t else None,
+                    accuracy_bar=float(t["accuracy_bar"]) if "accuracy_bar" in t else None,
+                )
+            )
+        except KeyError as exc:
+            raise CourseError(f"{path}: topic #{i + 1} lacks {exc}") from exc
+    if not topics:
+        raise CourseError(f"{path}: no [[topics]]")
+    return Course(
+        root=root,
+        title=head.get("title", "course"),
+        topics=tuple(topics),
+        memory_limit_mb=int(head.get("memory_limit_mb", 3072)),
+        extra=data,
+    )
+
+
+@lru_cache(maxsize=None)
+def _load_cached(root: Path) -> Course:
+    return parse(root)
+
+
+def load(root: Path | str | None = None) -> Course:
+    """The course at ``root`` (default: :func:`find_root`)."""
+    return _load_cached(Path(root).resolve() if root else find_root())
