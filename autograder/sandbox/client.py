@@ -1,0 +1,450 @@
+"""The trusted side of the sandbox: start, feed, time and kill one worker per submission.
+
+One :class:`Sandbox` holds one worker process for one submission and reuses it across checks. A
+call that runs past its budget, crashes the worker (``os._exit``, a segfault, a memory bomb), or
+sends back anything that is not a well-formed answer ends that call with status ``timeout`` or
+``crashed``; the worker is killed with every process it started, and the next call gets a fresh
+worker with the submission imported again. Where bubblewrap works, the worker sees a read-only
+file system with the solutions, hidden checks and grader output masked, a private ``/tmp``, no
+network and its own process namespace; run as root, it drops to ``nobody``.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from autograder.sandbox import wire
+
+NOBODY = 65534
+DEFAULT_OUTPUT_LIMIT = 8 * 2**20
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass
+class CallResult:
+    """What one call into the sandbox gave: a status and either a value or an error."""
+
+    status: str  # ok | error | not_attempted | exit | timeout | crashed | output_limit
+    value: Any = None
+    error: dict | None = None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    warnings: list = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def message(self) -> str:
+        return (self.error or {}).get("message", "")
+
+
+@dataclass
+class SandboxConfig:
+    memory_mb: int = 3072
+    call_budget: float = 10.0
+    output_limit: int = DEFAULT_OUTPUT_LIMIT
+    file_size_mb: int = 64
+    max_processes: int = 128
+    confine: str = "auto"  # auto | bwrap | none
+    masks: tuple[Path, ...] = ()  # paths the worker must not see (solutions, hidden checks, output)
+    preload: tuple[str, ...] = ()  # modules imported at start (e.g. "keras" for a warm worker)
+    threads: int = 1
+
+
+def _needed_paths() -> list[Path]:
+    """What the worker must be able to read: the interpreter, its environment and this package."""
+    import numpy
+
+    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent, Path(__file__).resolve().parents[2], Path(numpy.__file__).resolve().parents[1]}
+    return sorted(paths)
+
+
+def _hidden_ancestors() -> list[tuple[Path, Path]]:
+    """(closed folder, needed child) pairs: folders others may not enter on the way to a needed path.
+
+    pyenv under /root (mode 700) is the usual case: the sandbox shows an empty /root holding only
+    the bound /root/.pyenv, so the unprivileged worker can start Python and nothing else there.
+    """
+    pairs = set()
+    for path in _needed_paths():
+        parts = path.parts
+        for i in range(1, len(parts)):
+            folder = Path(*parts[:i])
+            if not os.stat(folder).st_mode & 0o001:
+                pairs.add((folder, Path(*parts[: i + 1])))
+                break
+    return sorted(pairs)
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _bwrap_options(masks) -> list[str]:
+    opts = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    hidden = _hidden_ancestors()
+    for folder in sorted({f for f, _ in hidden}):
+        opts += ["--tmpfs", str(folder)]
+    for _, child in hidden:
+        opts += ["--ro-bind", str(child), str(child)]
+    for path in masks:
+        if Path(path).is_dir():
+            opts += ["--tmpfs", str(path)]
+        elif Path(path).exists():
+            opts += ["--ro-bind", "/dev/null", str(path)]
+    if _is_root():
+        # No user namespace: the worker really becomes `nobody` (it drops itself, with only the two
+        # capabilities it needs for that, before it reads any student code).
+        opts += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                 "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        opts += ["--unshare-all"]
+    return opts + ["--die-with-parent", "--new-session", "--chdir", "/tmp"]
+
+
+@lru_cache(maxsize=None)
+def bwrap_status() -> tuple[str | None, str]:
+    """(path to a working bwrap or None, reason when None). Probed once per process."""
+    path = shutil.which("bwrap")
+    if not path:
+        return None, "bubblewrap (bwrap) is not installed"
+    drop = "import os; os.setgroups([]); os.setgid(65534); os.setuid(65534); " if _is_root() else ""
+    cmd = [path, *_bwrap_options(()), "--", sys.executable, "-E", "-s", "-c", drop + "import numpy"]
+    try:
+        probe = subprocess.run(cmd, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"bubblewrap does not run here: {exc}"
+    if probe.returncode != 0:
+        return None, "bubblewrap does not run here: " + probe.stderr.decode(errors="replace").strip()[-300:]
+    return path, ""
+
+
+def _unconfined_drop_possible() -> bool:
+    return not _hidden_ancestors()
+
+
+def missing_protections(config: SandboxConfig) -> list[str]:
+    """The protections this machine cannot give, in words (empty when everything is in place)."""
+    missing = []
+    if config.confine == "none":
+        missing.append("file-system, network and process confinement (turned off)")
+    elif bwrap_status()[0] is None:
+        missing.append(f"file-system, network and process confinement ({bwrap_status()[1]})")
+    if not _is_root():
+        missing.append("a separate user for student code (the grader is not root, so the worker runs as the same user)")
+    elif not Sandbox.will_confine(config) and not _unconfined_drop_possible():
+        missing.append("a separate user for student code (Python is installed where `nobody` cannot read it)")
+    return missing
+
+
+class Sandbox:
+    """A worker process for one submission. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, files: dict[str, str], config: SandboxConfig | None = None) -> None:
+        self.files = dict(files)
+        self.config = config or SandboxConfig()
+        self.proc: subprocess.Popen | None = None
+        self.generation = 0
+        self.imported: list[str] = []
+        self.import_results: dict[str, CallResult] = {}
+        self._next_id = 1
+        self._scratch: str | None = None
+        self._fd_w = self._fd_r = -1
+        self.token = os.urandom(8).hex()
+        self.starts = 0
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @staticmethod
+    def will_confine(config: SandboxConfig) -> bool:
+        if config.confine == "none":
+            return False
+        if config.confine == "bwrap" and bwrap_status()[0] is None:
+            raise SandboxStartError(f"confinement was required but {bwrap_status()[1]}")
+        return bwrap_status()[0] is not None
+
+    @property
+    def confined(self) -> bool:
+        return self.will_confine(self.config)
+
+    def _drop(self) -> tuple[dict, dict]:
+        """(Popen keyword arguments, extra environment) that make the worker run as `nobody`."""
+        if not _is_root():
+            return {}, {}
+        if self.confined:
+            return {}, {"AUTOGRADER_DROP_TO": str(NOBODY)}
+        if _unconfined_drop_possible():
+            return {"user": NOBODY, "group": NOBODY, "extra_groups": []}, {}
+        return {}, {}
+
+    def _command(self, fd_in: int, fd_out: int, scratch: str) -> list[str]:
+        worker = [sys.executable, "-E", "-s", "-m", "autograder.sandbox.worker", "--fd-in", str(fd_in), "--fd-out", str(fd_out), "--scratch", scratch]
+        if not self.confined:
+            return worker
+        return [bwrap_status()[0], *_bwrap_options(self.config.masks), "--", *worker]
+
+    def _environment(self, scratch: str) -> dict[str, str]:
+        threads = str(self.config.threads)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": scratch,
+            "KERAS_HOME": os.path.join(scratch, ".keras"),
+            "MPLCONFIGDIR": os.path.join(scratch, ".matplotlib"),
+            "MPLBACKEND": "Agg",
+            "KERAS_BACKEND": "tensorflow",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_ENABLE_ONEDNN_OPTS": "0",
+            "TF_DETERMINISTIC_OPS": "1",
+            "CUDA_VISIBLE_DEVICES": "",
+            "OMP_NUM_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "TF_NUM_INTRAOP_THREADS": threads,
+            "TF_NUM_INTEROP_THREADS": threads,
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AUTOGRADER_SANDBOX": self.token,
+            "AUTOGRADER_LIMITS": f"{self.config.memory_mb},{self.config.file_size_mb},{self.config.max_processes}",
+        }
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        return env
+
+    def start(self) -> None:
+        """Start a fresh worker, send it the submission's files and import what was imported before."""
+        self._kill()
+        if self.confined:
+            scratch = "/tmp"
+        else:
+            self._scratch = tempfile.mkdtemp(prefix="autograder-sandbox-")
+            scratch = self._scratch
+            if self._drop()[0]:
+                os.chown(scratch, NOBODY, NOBODY)
+        popen_drop, env_drop = self._drop()
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                self._command(req_r, resp_w, scratch),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(req_r, resp_w),
+                env={**self._environment(scratch), **env_drop},
+                cwd=scratch,
+                start_new_session=True,
+                close_fds=True,
+                **popen_drop,
+            )
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self._fd_w, self._fd_r = req_w, resp_r
+        self.generation += 1
+        self.starts += 1
+        try:
+            ready, _ = self._receive(time.monotonic() + STARTUP_TIMEOUT)
+        except TimeoutError:
+            ready = CallResult("timeout", error={"message": f"no answer within {STARTUP_TIMEOUT:g} s"})
+        if ready.status != "ready":
+            self._kill()
+            raise SandboxStartError(f"the sandbox worker did not start: {ready.message or ready.status}")
+        setup = self._request({"op": "write", "files": self.files}, STARTUP_TIMEOUT)
+        if not setup.ok:
+            raise SandboxStartError(f"the sandbox refused the submission files: {setup.message}")
+        if self.config.preload:
+            self._request({"op": "preload", "modules": list(self.config.preload)}, STARTUP_TIMEOUT)
+        for name in self.imported:
+            self._request({"op": "import", "module": name}, self.config.call_budget)
+
+    def ensure(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self._send({"op": "exit"})
+            except OSError:
+                pass
+        self._kill()
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def _kill(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        for fd in (self._fd_w, self._fd_r):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._fd_w = self._fd_r = -1
+        sweep(self.token)
+
+    # -- protocol ------------------------------------------------------------------------------
+    def _send(self, message: dict) -> None:
+        frame = wire.encode(message)
+        data = struct.pack(">Q", len(frame)) + frame
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd_w, view[: 1 << 20])
+            view = view[n:]
+
+    def _read_exact(self, n: int, deadline: float) -> bytes | None:
+        buf = bytearray()
+        while len(buf) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self._fd_r], [], [], min(remaining, 0.25))
+            if not ready:
+                continue
+            chunk = os.read(self._fd_r, min(n - len(buf), 1 << 20))
+            if not chunk:
+                return None
+            buf += chunk
+        return bytes(buf)
+
+    def _receive(self, deadline: float) -> tuple[CallResult, Any]:
+        """The next answer and its request id; a dead or babbling worker gives a 'crashed' result."""
+        try:
+            prefix = self._read_exact(8, deadline)
+            frame = None if prefix is None else self._read_exact(wire.frame_length_from_prefix(prefix), deadline)
+        except wire.WireError as exc:
+            return self._crashed(f"the sandbox sent a malformed answer ({exc})")
+        if frame is None:
+            return self._crashed(None)
+        try:
+            msg = wire.decode(frame)
+        except wire.WireError as exc:
+            return self._crashed(f"the sandbox sent a malformed answer ({exc})")
+        if not isinstance(msg, dict) or not isinstance(msg.get("status"), str):
+            return self._crashed("the sandbox sent an answer that is not a result")
+        fields = {k: msg[k] for k in CallResult.__dataclass_fields__ if k in msg}
+        try:
+            return CallResult(**fields), msg.get("id")
+        except TypeError:
+            return self._crashed("the sandbox sent an answer that is not a result")
+
+    def _crashed(self, why: str | None) -> tuple[CallResult, None]:
+        proc = self.proc
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+        self._kill()
+        if why is None:
+            why = describe_exit(code, via_bwrap=self.confined)
+        return CallResult("crashed", error={"type": "Crashed", "message": why, "traceback": ""}), None
+
+    def _request(self, message: dict, timeout: float) -> CallResult:
+        message = dict(message, id=self._next_id)
+        self._next_id += 1
+        start = time.monotonic()
+        try:
+            self._send(message)
+            result, answered = self._receive(start + timeout)
+        except TimeoutError:
+            self._kill()
+            return CallResult("timeout", error={"type": "Timeout", "message": f"stopped after the time budget of {timeout:g} s", "traceback": ""}, duration=time.monotonic() - start)
+        except (BrokenPipeError, OSError) as exc:
+            return self._crashed(None if isinstance(exc, BrokenPipeError) else str(exc))[0]
+        if result.status != "crashed" and answered != message["id"]:
+            return self._crashed("the sandbox answered out of turn (its protocol stream was tampered with)")[0]
+        over = max(result.stdout_bytes, result.stderr_bytes)
+        if result.status == "ok" and over > self.config.output_limit:
+            result.status = "output_limit"
+            result.error = {"type": "OutputLimit", "message": f"printed {over / 2**20:.1f} MB, more than the limit of {self.config.output_limit / 2**20:.0f} MB", "traceback": ""}
+        return result
+
+    def request(self, message: dict, timeout: float | None = None) -> CallResult:
+        """Send one operation to the worker (starting it if needed) and wait for its answer."""
+        try:
+            self.ensure()
+        except SandboxStartError as exc:
+            return CallResult("crashed", error={"type": "SandboxStartError", "message": str(exc), "traceback": ""})
+        return self._request(message, timeout or self.config.call_budget)
+
+    def import_module(self, name: str, timeout: float | None = None) -> CallResult:
+        """Import one submitted module; the result is kept and the import redone after a restart."""
+        if name not in self.import_results:
+            result = self.request({"op": "import", "module": name}, timeout)
+            self.import_results[name] = result
+            if result.ok:
+                self.imported.append(name)
+        return self.import_results[name]
+
+
+class SandboxStartError(RuntimeError):
+    """The worker process could not be started at all (grading cannot go on)."""
+
+
+def describe_exit(code: int | None, *, via_bwrap: bool = False) -> str:
+    """Say how the worker ended; bubblewrap reports a child killed by signal N as exit 128 + N."""
+    if code is None:
+        return "the sandbox worker stopped answering"
+    if via_bwrap and code > 128:
+        code = -(code - 128)
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        extra = " (out of memory?)" if name == "SIGKILL" else " (a segmentation fault)" if name == "SIGSEGV" else ""
+        return f"the worker process was killed by {name}{extra}"
+    return f"the worker process exited with code {code} (os._exit or a fatal error in the code)"
+
+
+def sweep(token: str) -> int:
+    """Kill every process that still carries this sandbox's token in its environment."""
+    import psutil
+
+    killed = 0
+    me = os.getpid()
+    for proc in psutil.process_iter(["pid"]):
+        if proc.pid == me:
+            continue
+        try:
+            if proc.environ().get("AUTOGRADER_SANDBOX") == token:
+                proc.kill()
+                killed += 1
+        except (psutil.Error, OSError):
+            continue
+    return killed

@@ -1,0 +1,346 @@
+"""The sandbox worker: imports one submission and answers calls from the trusted grader.
+
+It is started by :mod:`autograder.sandbox.client` (under bubblewrap where available) and speaks
+:mod:`autograder.sandbox.wire` over two pipes whose numbers it gets on the command line. Everything
+here runs next to student code and may be tampered with by it: the grader treats every answer as
+untrusted data and computes every expected value on its own side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import random
+import re
+import struct
+import sys
+import threading
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from autograder.sandbox import wire
+
+KEEP_BYTES = 64 * 1024  # captured output kept per stream and call
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_TENSOR_MODULES = ("tensorflow", "keras", "jax", "torch")
+
+
+class _Capture:
+    """Redirects fds 1 and 2 into pipes drained by threads; keeps a bounded prefix per call."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.token = os.urandom(8).hex().encode()
+        self.synced = threading.Event()
+        self.streams = {}
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            r, w = os.pipe()
+            os.dup2(w, fd)
+            os.close(w)
+            self.streams[name] = {"kept": bytearray(), "total": 0}
+            threading.Thread(target=self._drain, args=(r, name), daemon=True).start()
+
+    def _drain(self, fd: int, name: str) -> None:
+        marker = b"\0" + self.token + b"\0"
+        tail = b""
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            data = tail + chunk
+            if marker in data:
+                data = data.replace(marker, b"")
+                self.synced.set()
+            # Hold back a possible partial marker at the end of the chunk.
+            keep_back = len(marker) - 1
+            tail, data = (data[-keep_back:], data[:-keep_back]) if len(data) > keep_back else (data, b"")
+            with self.lock:
+                s = self.streams[name]
+                room = KEEP_BYTES - len(s["kept"])
+                if room > 0:
+                    s["kept"] += data[:room]
+                s["total"] += len(data)
+
+    def reset(self) -> None:
+        with self.lock:
+            for s in self.streams.values():
+                s["kept"].clear()
+                s["total"] = 0
+
+    def collect(self) -> dict:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        self.synced.clear()
+        try:
+            os.write(1, b"\0" + self.token + b"\0")
+            self.synced.wait(1.0)
+        except OSError:
+            pass
+        with self.lock:
+            out = {}
+            for name, s in self.streams.items():
+                out[name] = s["kept"].decode("utf-8", "replace")
+                out[name + "_bytes"] = s["total"]
+            return out
+
+
+class Worker:
+    def __init__(self, fd_in: int, fd_out: int, scratch: Path) -> None:
+        self.fin = os.fdopen(fd_in, "rb", buffering=0)
+        self.fout = os.fdopen(fd_out, "wb", buffering=0)
+        self.scratch = scratch
+        self.subdir = scratch / "submission"
+        self.subdir.mkdir(parents=True, exist_ok=True)
+        self.modules: dict[str, object] = {}
+        self.objects: dict[int, object] = {}
+        self.next_id = 1
+        self.capture = _Capture()
+
+    # -- framing -------------------------------------------------------------------------------
+    def _read_exact(self, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.fin.read(n - len(buf))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return bytes(buf)
+
+    def receive(self):
+        n = wire.frame_length_from_prefix(self._read_exact(8))
+        return wire.decode(self._read_exact(n))
+
+    def send(self, message: dict) -> None:
+        try:
+            frame = wire.encode(message, to_handle=self._to_handle)
+        except (wire.WireError, ValueError, TypeError, RecursionError) as exc:
+            frame = wire.encode({"id": message.get("id"), "status": "error", "error": {
+                "type": "WireError", "message": f"the result could not be sent back: {exc}", "traceback": ""}})
+        self.fout.write(struct.pack(">Q", len(frame)) + frame)
+
+    # -- values --------------------------------------------------------------------------------
+    def _to_handle(self, obj):
+        mod = type(obj).__module__ or ""
+        if mod.split(".")[0] in _TENSOR_MODULES and hasattr(obj, "__array__") and hasattr(obj, "shape"):
+            try:
+                return np.asarray(obj)
+            except Exception:  # noqa: BLE001 - a broken tensor becomes a handle instead
+                pass
+        hid = self.next_id
+        self.next_id += 1
+        self.objects[hid] = obj
+        types = tuple(f"{c.__module__}.{c.__qualname__}" for c in type(obj).__mro__)
+        try:
+            text = repr(obj)[:200]
+        except Exception:  # noqa: BLE001 - student __repr__ may raise anything
+            text = f"<{type(obj).__name__}>"
+        return wire.Handle(hid, types, callable(obj), text)
+
+    def _resolve(self, value):
+        if isinstance(value, wire.Handle):
+            if value.id not in self.objects:
+                raise LookupError(f"object #{value.id} no longer exists in the sandbox")
+            return self.objects[value.id]
+        if isinstance(value, wire.Ref):
+            return self._lookup_ref(value.name)
+        if isinstance(value, list):
+            return [self._resolve(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._resolve(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._resolve(v) for k, v in value.items()}
+        return value
+
+    def _lookup_ref(self, name: str):
+        space, _, path = name.partition(":")
+        if space == "student":
+            module, _, attr = path.partition(".")
+            return getattr(self._module(module), attr)
+        if space == "numpy":
+            return getattr(np, path)
+        if space == "probe":
+            from autograder.sandbox import probes
+
+            return getattr(probes, path)
+        raise LookupError(f"unknown function reference {name!r}")
+
+    def _module(self, name: str):
+        if name not in self.modules:
+            raise LookupError(f"module {name!r} is not loaded in the sandbox")
+        return self.modules[name]
+
+    def _target(self, target: dict):
+        if "probe" in target:
+            return self._lookup_ref("probe:" + target["probe"])
+        if "module" in target:
+            obj = self._module(target["module"])
+        else:
+            obj = self._resolve(wire.Handle(target["handle"]))
+        attr = target.get("attr")
+        return getattr(obj, attr) if attr else obj
+
+    # -- operations ----------------------------------------------------------------------------
+    def op_write(self, req):
+        for fname, source in req["files"].items():
+            if not fname.endswith(".py") or not _MODULE_NAME.match(fname[:-3]):
+                raise ValueError(f"refusing file name {fname!r}")
+            (self.subdir / fname).write_text(source, encoding="utf-8")
+        if str(self.subdir) not in sys.path:
+            sys.path.insert(0, str(self.subdir))
+        importlib.invalidate_caches()
+        return None
+
+    def op_import(self, req):
+        name = req["module"]
+        if not _MODULE_NAME.match(name):
+            raise ValueError(f"refusing module name {name!r}")
+        module = importlib.import_module(name)
+        self.modules[name] = module
+        return sorted(k for k in vars(module) if not k.startswith("_"))
+
+    def op_preload(self, req):
+        for name in req["modules"]:
+            importlib.import_module(name)
+        return None
+
+    def op_call(self, req):
+        fn = self._target(req["target"])
+        return fn(*self._resolve(req.get("args", [])), **self._resolve(req.get("kwargs", {})))
+
+    def op_getattr(self, req):
+        obj = self._target({"handle": req["target"]["handle"]})
+        value = getattr(obj, req["target"]["attr"])
+        return self._to_handle(value) if callable(value) else value
+
+    def op_iterate(self, req):
+        obj = self._target({"handle": req["target"]["handle"]})
+        items = []
+        it = iter(obj)
+        for item in it:
+            items.append(item)
+            if len(items) >= req.get("limit", 10_000):
+                return {"items": items, "exhausted": False}
+        return {"items": items, "exhausted": True}
+
+    def op_release(self, req):
+        for hid in req["ids"]:
+            self.objects.pop(hid, None)
+        return None
+
+    def op_ping(self, req):
+        return {"pid": os.getpid(), "uid": os.getuid(), "tensorflow": "tensorflow" in sys.modules}
+
+    def _seed(self, seed) -> None:
+        if seed is None:
+            return
+        random.seed(seed)
+        np.random.seed(seed)
+        if "keras" in sys.modules:
+            try:
+                sys.modules["keras"].utils.set_random_seed(seed)
+            except AttributeError:
+                pass
+
+    def handle(self, req) -> dict:
+        op = req.get("op")
+        method = getattr(self, f"op_{op}", None)
+        response = {"id": req.get("id"), "status": "ok"}
+        self.capture.reset()
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                if method is None:
+                    raise ValueError(f"unknown operation {op!r}")
+                self._seed(req.get("seed"))
+                response["value"] = method(req)
+            except NotImplementedError as exc:
+                response.update(status="not_attempted", error=self._describe(exc))
+            except SystemExit as exc:
+                response.update(status="exit", error={"type": "SystemExit", "message": f"the code called sys.exit({exc.code!r})", "traceback": self._trim(exc)})
+            except BaseException as exc:  # noqa: BLE001 - everything student code raises is reported
+                response.update(status="error", error=self._describe(exc))
+        response["duration"] = time.perf_counter() - start
+        response["warnings"] = [
+            {"category": w.category.__name__, "message": str(w.message)[:500], "filename": os.path.basename(str(w.filename)), "lineno": w.lineno}
+            for w in caught[:50]
+        ]
+        response.update(self.capture.collect())
+        return response
+
+    def _describe(self, exc: BaseException) -> dict:
+        return {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": self._trim(exc)}
+
+    def _trim(self, exc: BaseException) -> str:
+        """The traceback cut down to the frames in submission files (or the last frame if none)."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        mine = [f for f in frames if f.filename.startswith(str(self.subdir))]
+        shown = mine or frames[-1:]
+        lines = [f'  File "{os.path.basename(f.filename)}", line {f.lineno}, in {f.name}\n    {f.line or ""}' for f in shown]
+        lines.append(f"{type(exc).__name__}: {str(exc)[:500]}")
+        return "\n".join(lines)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                req = self.receive()
+            except EOFError:
+                return
+            if req.get("op") == "exit":
+                return
+            self.send(self.handle(req))
+
+
+def apply_limits(spec: str) -> None:
+    """Lower this process's resource limits (memory MB, file size MB, processes) for good."""
+    import resource
+    import signal
+
+    memory_mb, file_mb, nproc = (int(x) for x in spec.split(","))
+    limits = [(resource.RLIMIT_AS, memory_mb << 20), (resource.RLIMIT_FSIZE, file_mb << 20), (resource.RLIMIT_CORE, 0)]
+    if os.getuid() != 0 and os.getuid() == 65534:
+        limits.append((resource.RLIMIT_NPROC, nproc))
+    for which, value in limits:
+        soft, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file fails the write, not the worker
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fd-in", type=int, required=True)
+    parser.add_argument("--fd-out", type=int, required=True)
+    parser.add_argument("--scratch", required=True)
+    args = parser.parse_args(argv)
+    drop_to = os.environ.get("AUTOGRADER_DROP_TO")
+    if drop_to and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(int(drop_to))
+        os.setuid(int(drop_to))
+        if os.getuid() == 0 or os.geteuid() == 0:
+            raise SystemExit("could not leave the root user")
+    if os.environ.get("AUTOGRADER_LIMITS"):
+        apply_limits(os.environ["AUTOGRADER_LIMITS"])
+    os.chdir(args.scratch)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    worker = Worker(args.fd_in, args.fd_out, Path(args.scratch))
+    worker.send({"id": 0, "status": "ready", "value": {"pid": os.getpid(), "uid": os.getuid()}})
+    worker.serve()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
