@@ -105,6 +105,7 @@ class Worker:
         self.modules: dict[str, object] = {}
         self.objects: dict[int, object] = {}
         self.next_id = 1
+        self.deterministic = False
         self.capture = _Capture()
 
     # -- framing -------------------------------------------------------------------------------
@@ -198,6 +199,9 @@ class Worker:
             (self.subdir / fname).write_text(source, encoding="utf-8")
         if str(self.subdir) not in sys.path:
             sys.path.insert(0, str(self.subdir))
+        from autograder.reference import lazy_keras
+
+        lazy_keras()  # `import keras` in a NumPy-only function's module costs nothing until used
         importlib.invalidate_caches()
         return None
 
@@ -246,9 +250,12 @@ class Worker:
             return
         random.seed(seed)
         np.random.seed(seed)
-        if "keras" in sys.modules:
+        if "keras.src" in sys.modules:  # really imported, not just the lazy placeholder
             try:
                 sys.modules["keras"].utils.set_random_seed(seed)
+                if not self.deterministic and "tensorflow" in sys.modules:
+                    sys.modules["tensorflow"].config.experimental.enable_op_determinism()
+                    self.deterministic = True
             except AttributeError:
                 pass
 

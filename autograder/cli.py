@@ -1,0 +1,138 @@
+"""``autograder <verb>``: a thin command line over the library's functions.
+
+Each verb forwards to one keyword-only function; run ``autograder VERB --help`` for its options.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def _course():
+    from autograder import course
+
+    try:
+        return course.load()
+    except course.CourseError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a report atomically (a temporary file renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="keras-course-autograder")
+def main() -> None:
+    """Keras course autograder: exercises, sandboxed hidden checks, scores and feedback.
+
+    \b
+    Students:     autograder check [TOPIC]
+    Instructors:  autograder grade SUBMISSION      (one submission)
+                  autograder grade-all FOLDER --out DIR   (a class)
+    Authors:      autograder stubs                 (exercises/ from solutions/)
+    """
+
+
+@main.command()
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if exercises/ differs from what solutions/ gives.")
+def stubs(check_only: bool) -> None:
+    """Generate exercises/ (student stubs) from solutions/."""
+    from autograder.stubs import MarkerError, generate
+
+    course = _course()
+    try:
+        changed = generate(course.solutions_dir, course.exercises_dir, check=check_only)
+    except MarkerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if check_only:
+        for path in changed:
+            click.echo(f"out of date: {path} (run `autograder stubs`)")
+        sys.exit(1 if changed else 0)
+    click.echo(f"wrote {len(changed)} stub(s) to {course.exercises_dir}" if changed else "exercises/ is up to date")
+
+
+@main.command()
+@click.argument("topic", required=False)
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), help="Your work (default: ./exercises, else the course's exercises/).")
+def check(topic: str | None, folder: Path | None) -> None:
+    """Run the public self-checks on your work, with hints (TOPIC: one topic; default all).
+
+    The public checks are a subset: hidden checks decide the grade.
+    """
+    from autograder.grading import GradingError, self_check
+
+    course = _course()
+    from autograder.course import CourseError
+
+    try:
+        if topic:
+            course.topic(topic)
+        self_check(topic=topic, folder=folder, course=course)
+    except (GradingError, CourseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("submission", type=click.Path(path_type=Path))
+@click.option("--topic", "topics", multiple=True, help="Grade only this topic (repeatable).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write Gradescope results.json here.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
+@click.option("--markdown", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the student's feedback (Markdown) here.")
+@click.option("--public-only", is_flag=True, help="Run only the public checks.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the total.")
+def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_path, public_only: bool, quiet: bool) -> None:
+    """Grade one SUBMISSION folder with the public and hidden checks.
+
+    Modules missing from the folder score zero ("not submitted"). The exit code is 0 whenever
+    grading completed, whatever the score; non-zero only when grading itself could not run.
+    """
+    from autograder import results as res
+    from autograder.course import CourseError
+    from autograder.grading import GradingError, grade_submission
+
+    course = _course()
+    try:
+        result = grade_submission(submission, course=course, topics=list(topics) or None, public_only=public_only)
+    except (GradingError, CourseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if json_path:
+        _write(json_path, json.dumps(res.to_gradescope_dict(result), indent=2))
+    if junit_path:
+        _write(junit_path, res.to_junit_xml(result))
+    if md_path:
+        _write(md_path, res.to_markdown(result))
+    if quiet:
+        click.echo(f"{result.submission}: {result.total:g} / {result.possible:g}")
+    else:
+        res.render_table(result, public_only=public_only)
+    if result.error:
+        click.echo(f"note: {result.error}", err=True)
+
+
+@main.command()
+def demo() -> None:
+    """Grade the reference solutions and the blank exercises, and show both score tables."""
+    from autograder import results as res
+    from autograder.grading import grade_submission
+
+    course = _course()
+    for label, folder in (("reference solutions", course.solutions_dir), ("blank exercises", course.exercises_dir)):
+        click.echo(f"\n=== {label}: {folder} ===")
+        res.render_table(grade_submission(folder, course=course, name=label))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

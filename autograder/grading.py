@@ -1,0 +1,174 @@
+"""Grade one submission: read it, start its sandbox, run the checks with pytest, collect results.
+
+A submission is a folder holding some or all of the course's modules (``activations.py``, ...).
+Modules it lacks score zero as "not submitted"; files that are not course modules are ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from autograder import course as course_mod
+from autograder.course import Course, CourseError
+from autograder.results import SubmissionResult, TopicSummary, declare_topics
+from autograder.sandbox.client import Sandbox, SandboxConfig, SandboxStartError, missing_protections
+from autograder.sandbox.proxy import Session
+
+MAX_FILE_BYTES = 1 * 2**20
+_warned: set[str] = set()
+
+
+class GradingError(RuntimeError):
+    """Grading itself could not run (no course, no such submission, no sandbox): exit non-zero."""
+
+
+class SubmissionError(ValueError):
+    """The submission can't be read at all (its row still gets a zero and this reason)."""
+
+
+def read_submission(path: Path, topics: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(files to send to the sandbox, unreadable files with the reason) for a submission folder."""
+    if not path.exists():
+        raise SubmissionError(f"{path} does not exist")
+    if not path.is_dir():
+        raise SubmissionError(f"{path} is not a folder of Python modules")
+    files, problems = {}, {}
+    for name in topics:
+        f = path / f"{name}.py"
+        if not f.is_file():
+            continue
+        if f.stat().st_size > MAX_FILE_BYTES:
+            problems[name] = f"{f.name} is larger than {MAX_FILE_BYTES // 2**20} MiB"
+            continue
+        try:
+            files[f.name] = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            problems[name] = f"{f.name} is not UTF-8 text"
+    return files, problems
+
+
+def check_files(course: Course, topics: list[str], *, public_only: bool) -> list[Path]:
+    folders = ["public"] if public_only else ["public", "hidden"]
+    found = []
+    for topic in topics:
+        for folder in folders:
+            f = course.checks_dir / folder / f"test_{topic}.py"
+            if f.is_file():
+                found.append(f)
+    return found
+
+
+def sandbox_config(course: Course, *, masks: tuple = (), **overrides) -> SandboxConfig:
+    """The sandbox settings for this course: its memory limit, and the paths student code must not see."""
+    hidden = (course.solutions_dir, course.checks_dir / "hidden", *masks)
+    return SandboxConfig(memory_mb=course.memory_limit_mb, masks=tuple(Path(p) for p in hidden), **overrides)
+
+
+def warn_protections(config: SandboxConfig, stream=None) -> list[str]:
+    """Say once per process which sandbox protections this machine lacks."""
+    missing = missing_protections(config)
+    for item in missing:
+        if item not in _warned:
+            _warned.add(item)
+            print(f"autograder: warning: missing protection: {item}", file=stream or sys.stderr)
+    return missing
+
+
+def grade_submission(
+    submission: str | Path,
+    *,
+    course: Course | None = None,
+    topics: list[str] | None = None,
+    public_only: bool = False,
+    config: SandboxConfig | None = None,
+    sandbox: Sandbox | None = None,
+    name: str | None = None,
+) -> SubmissionResult:
+    """Grade one submission folder; returns its :class:`SubmissionResult`.
+
+    ``sandbox`` may be a started, unused worker (batch grading keeps them warm); it is closed here.
+    Raises :class:`GradingError` only when grading cannot run at all; a submission that can't be
+    read gives a result with ``error`` set and zero points.
+    """
+    from autograder.plugin import GraderPlugin
+
+    start = time.perf_counter()
+    try:
+        course = course or course_mod.load()
+    except CourseError as exc:
+        raise GradingError(str(exc)) from exc
+    names = topics or course.topic_names
+    for t in names:
+        course.topic(t)  # raises CourseError for an unknown topic name
+    path = Path(submission)
+    label = name or path.name
+    declared = [t for t in declare_topics(course.topics) if t.name in names]
+    try:
+        files, problems = read_submission(path, names)
+    except SubmissionError as exc:
+        if sandbox is not None:
+            sandbox.close()
+        return SubmissionResult(label, topics=declared, error=str(exc), duration=time.perf_counter() - start)
+    config = config or sandbox_config(course)
+    protections = warn_protections(config)
+    files = {**files, **{f"{n}.py": f"raise ImportError({reason!r})\n" for n, reason in problems.items()}}
+    box = sandbox or Sandbox(files, config)
+    if sandbox is not None:
+        box.files = files
+    session = Session(box, {Path(f).stem for f in files}, course.memory_limit_mb)
+    plugin = GraderPlugin(course, session)
+    args = [
+        *map(str, check_files(course, names, public_only=public_only)),
+        "-c", str(course.checks_dir / "pytest.ini"),
+        "--rootdir", str(course.checks_dir),
+        "-p", "no:cacheprovider",
+        "-p", "no:terminal",
+        "--import-mode=importlib",
+    ]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = _run_pytest(args, plugin)
+    except SandboxStartError as exc:
+        raise GradingError(str(exc)) from exc
+    finally:
+        box.close()
+    if plugin.collect_errors:
+        raise GradingError("the checks could not be collected:\n" + "\n".join(plugin.collect_errors))
+    if code not in (0, 1):
+        raise GradingError(f"pytest stopped with exit code {code} while grading {label}")
+    if public_only:
+        declared = _public_topics(declared, plugin.results)
+    return SubmissionResult(label, checks=plugin.results, topics=declared, duration=time.perf_counter() - start, protections=protections)
+
+
+def _run_pytest(args: list[str], plugin) -> int:
+    import pytest
+
+    return int(pytest.main(args, plugins=[plugin]))
+
+
+def _public_topics(declared: list[TopicSummary], checks) -> list[TopicSummary]:
+    """For a self-check the topics are worth what their public checks are worth."""
+    return [replace(t, max_points=sum(c.max_points for c in checks if c.topic == t.name)) for t in declared]
+
+
+def self_check(topic: str | None = None, folder: str | Path | None = None, *, show: bool = True, console=None, course: Course | None = None) -> SubmissionResult:
+    """Run the public checks on the student's own work (default ``./exercises``) and show them."""
+    course = course or course_mod.load()
+    folder = Path(folder) if folder else _default_folder(course)
+    result = grade_submission(folder, course=course, topics=[topic] if topic else None, public_only=True)
+    if show:
+        from autograder.results import render_table
+
+        render_table(result, console, public_only=True)
+    return result
+
+
+def _default_folder(course: Course) -> Path:
+    here = Path.cwd() / "exercises"
+    return here if here.is_dir() else course.exercises_dir

@@ -1,0 +1,136 @@
+"""The pytest plugin behind grading: markers for points and hints, fixtures, outcome capture.
+
+Checks are plain pytest functions in ``autograder/checks/{public,hidden}/test_<topic>.py``::
+
+    @pytest.mark.points(2)
+    @pytest.mark.hint("Subtract the row maximum before exp: softmax(z) == softmax(z - c).")
+    def test_softmax_large_inputs(student, reference):
+        '''softmax stays finite for z = ±1000'''
+        z = np.array([[1000.0, 0.0, -1000.0]])
+        assert_close(student.softmax(z), reference.softmax(z), "softmax([[1000, 0, -1000]])")
+
+Fixtures: ``student`` (the submission's module of this topic, in the sandbox), ``reference`` (the
+reference module; hidden checks only), ``topic`` (the manifest entry). Each check's outcome is
+one of :data:`autograder.results.STATUSES`, recorded in ``pytest_runtest_makereport``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autograder import reference as reference_loader
+from autograder.course import Course
+from autograder.results import CheckResult
+from autograder.sandbox.proxy import Session, Student, StudentFailure
+
+OUTPUT_SHOWN = 2000
+_TRACEBACK_STATUSES = {"error", "crashed"}
+
+
+def topic_of(path: Path | str) -> str:
+    """``.../test_activations.py`` -> ``activations``."""
+    stem = Path(path).stem
+    return stem[len("test_") :] if stem.startswith("test_") else stem
+
+
+@dataclass
+class GraderPlugin:
+    """Registered with ``pytest.main(plugins=[...])`` by :mod:`autograder.grading`."""
+
+    course: Course
+    session: Session
+    results: list[CheckResult] = field(default_factory=list)
+    collect_errors: list[str] = field(default_factory=list)
+
+    # -- configuration -------------------------------------------------------------------------
+    def pytest_configure(self, config) -> None:
+        config.addinivalue_line("markers", "points(n): points the check is worth (default 1)")
+        config.addinivalue_line("markers", "hint(text): what to think about when the check fails; the idea, not the answer")
+        config.addinivalue_line("markers", "visibility(v): when students see the result: visible (default), hidden, after_due_date, after_published")
+
+    # -- fixtures ------------------------------------------------------------------------------
+    @pytest.fixture
+    def topic(self, request):
+        return self.course.topic(topic_of(request.node.path))
+
+    @pytest.fixture
+    def student(self, topic) -> Student:
+        return Student(self.session, topic.name, topic.call_budget, topic.train_budget)
+
+    @pytest.fixture
+    def reference(self, request, topic):
+        if _is_public(request.node.path):
+            raise RuntimeError("public checks must not use the reference solution (students run them without it)")
+        return reference_loader.load(topic.name, self.course)
+
+    # -- outcomes ------------------------------------------------------------------------------
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    def pytest_runtest_setup(self, item) -> None:
+        self.session.history.clear()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.results.append(self._result(item, call, report))
+        return report
+
+    def _result(self, item, call, report) -> CheckResult:
+        status, feedback = "passed", ""
+        if not report.passed:
+            exc = call.excinfo.value if call.excinfo else None
+            if isinstance(exc, StudentFailure):
+                status = exc.status
+                feedback = f"{exc.call}: {exc}" if exc.call else str(exc)
+                if status in _TRACEBACK_STATUSES and exc.traceback:
+                    feedback += "\n" + exc.traceback
+            elif isinstance(exc, AssertionError):
+                status, feedback = "failed", _assertion_text(exc)
+            elif report.skipped:
+                status, feedback = "error", f"the check was skipped: {report.longreprtext[-300:]}"
+            else:
+                status = "error"
+                feedback = f"the result could not be checked: {type(exc).__name__}: {exc}"
+        points = item.get_closest_marker("points")
+        hint = item.get_closest_marker("hint")
+        vis = item.get_closest_marker("visibility")
+        doc = (item.function.__doc__ or "").strip().splitlines()
+        return CheckResult(
+            id=f"{topic_of(item.path)}::{item.name}",
+            topic=topic_of(item.path),
+            name=doc[0] if doc else item.name.removeprefix("test_").replace("_", " "),
+            max_points=float(points.args[0]) if points else 1.0,
+            status=status,
+            feedback=feedback,
+            hint=hint.args[0] if hint and status != "passed" else "",
+            duration=report.duration,
+            visibility=vis.args[0] if vis else "visible",
+            output=self._output(),
+            public=_is_public(item.path),
+        )
+
+    def _output(self) -> str:
+        parts = []
+        for r in self.session.history:
+            for text, total in ((r.stdout, r.stdout_bytes), (r.stderr, r.stderr_bytes)):
+                if text:
+                    parts.append(text if total <= len(text.encode()) else text + f"\n[... {total} bytes in all, cut]")
+        out = "".join(parts)
+        return out if len(out) <= OUTPUT_SHOWN else out[:OUTPUT_SHOWN] + "\n[... output cut]"
+
+
+def _is_public(path) -> bool:
+    return Path(path).parent.name == "public"
+
+
+def _assertion_text(exc: AssertionError) -> str:
+    text = str(exc).strip()
+    # pytest's assertion rewriting appends an "assert ..." explanation; the student needs the message.
+    first = text.split("\nassert ")[0].strip()
+    return first or "the result is not what the check expected"

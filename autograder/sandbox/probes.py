@@ -1,0 +1,187 @@
+"""Helpers that checks run *inside* the sandbox, next to the student's objects.
+
+Checks call them with ``student.probe("name", ...)`` or pass them into student code with
+``fn("probe:name")``. They run beside student code, so, like every answer from the sandbox, what
+they return is untrusted data: the checks compute every expected value on the trusted side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# -- plain functions to hand to student code ------------------------------------------------------
+
+
+def sigmoid(z):
+    """A stable logistic function, for ``dense_forward(..., activation=fn("probe:sigmoid"))``."""
+    z = np.asarray(z, dtype=float)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def identity(z):
+    return np.asarray(z)
+
+
+def quadratic(x):
+    """f(x) = sum((x - 3)^2), minimum at x = 3."""
+    x = np.asarray(x, dtype=float)
+    return float(np.sum((x - 3.0) ** 2))
+
+
+def quadratic_grad(x):
+    return 2.0 * (np.asarray(x, dtype=float) - 3.0)
+
+
+def cubic_mix(x):
+    """f(x) = sum(x^3 + 2 x0 x1 ...): a function with a non-constant gradient."""
+    x = np.asarray(x, dtype=float)
+    return float(np.sum(x**3) + np.sum(np.sin(x)) + x.ravel()[0] * x.ravel()[-1])
+
+
+def mean_squared(y_true, y_pred):
+    """A per-example L2 loss, to hand to ``cost``."""
+    return np.mean((np.asarray(y_true, float) - np.asarray(y_pred, float)) ** 2, axis=-1)
+
+
+def call_and_inputs(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` and the arguments as they are afterwards (to catch in-place changes)."""
+    result = fn(*args, **kwargs)
+    return result, list(args), kwargs
+
+
+def take(iterable, limit: int = 10_000):
+    """The first ``limit`` items of an iterable the student returned (e.g. ``minibatches``)."""
+    out = []
+    for item in iterable:
+        out.append(item)
+        if len(out) >= limit:
+            break
+    return out
+
+
+# -- Keras probes ----------------------------------------------------------------------------------
+
+
+def keras_value_and_grad(fn, x):
+    """``fn(x)`` on a Keras tensor and the gradient of its sum with respect to ``x``."""
+    import tensorflow as tf
+
+    xv = tf.Variable(np.asarray(x, dtype="float32"))
+    with tf.GradientTape() as tape:
+        y = fn(xv)
+        total = tf.reduce_sum(y)
+    grad = tape.gradient(total, xv)
+    return np.asarray(y), None if grad is None else np.asarray(grad)
+
+
+def keras_dense_output(activation, x, W, b):
+    """The output of ``Dense(activation=activation)`` with weights ``W, b`` on ``x``, inside a model."""
+    import keras
+
+    x = np.asarray(x, dtype="float32")
+    inputs = keras.Input(shape=(x.shape[1],))
+    layer = keras.layers.Dense(W.shape[1], activation=activation)
+    model = keras.Model(inputs, layer(inputs))
+    layer.set_weights([np.asarray(W, "float32"), np.asarray(b, "float32")])
+    return np.asarray(model.predict(x, verbose=0))
+
+
+def keras_compiled_loss(loss, x, y_onehot, W, b):
+    """The loss ``model.evaluate`` reports for a softmax Dense model compiled with ``loss``,
+    and the loss after one training step (so it must also be differentiable)."""
+    import keras
+
+    x = np.asarray(x, dtype="float32")
+    inputs = keras.Input(shape=(x.shape[1],))
+    layer = keras.layers.Dense(W.shape[1], activation="softmax")
+    model = keras.Model(inputs, layer(inputs))
+    layer.set_weights([np.asarray(W, "float32"), np.asarray(b, "float32")])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+    before = float(model.evaluate(x, y_onehot, verbose=0, batch_size=len(x)))
+    model.train_on_batch(x, y_onehot)
+    after = float(model.evaluate(x, y_onehot, verbose=0, batch_size=len(x)))
+    return before, after
+
+
+def _activation_name(layer) -> str | None:
+    act = getattr(layer, "activation", None)
+    if act is None:
+        return None
+    return getattr(act, "__name__", type(act).__name__)
+
+
+def model_summary(model) -> dict:
+    """What a check needs to judge a model's contract, in one round trip, as plain data."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        return {"is_model": False, "type": type(model).__name__}
+    layers = []
+    for layer in model.layers:
+        info = {"class": type(layer).__name__, "name": layer.name, "activation": _activation_name(layer),
+                "params": int(layer.count_params())}
+        for attr in ("units", "filters", "kernel_size", "pool_size", "return_sequences", "rate"):
+            if hasattr(layer, attr):
+                value = getattr(layer, attr)
+                info[attr] = list(value) if isinstance(value, tuple) else value
+        for attr in ("cell",):
+            if hasattr(layer, attr):
+                info["cell"] = type(getattr(layer, attr)).__name__
+        layers.append(info)
+    compiled = bool(getattr(model, "compiled", False)) or getattr(model, "optimizer", None) is not None and getattr(model, "loss", None) is not None
+    summary = {
+        "is_model": True,
+        "type": type(model).__name__,
+        "layers": layers,
+        "output_shape": [None if d is None else int(d) for d in model.outputs[0].shape] if model.outputs else None,
+        "input_shape": [None if d is None else int(d) for d in model.inputs[0].shape] if model.inputs else None,
+        "params": int(model.count_params()),
+        "compiled": compiled,
+        "last_activation": _last_activation(model),
+    }
+    if compiled:
+        loss = model.loss
+        summary["loss"] = loss if isinstance(loss, str) else getattr(loss, "__name__", None) or getattr(loss, "name", type(loss).__name__)
+        opt = model.optimizer
+        summary["optimizer"] = type(opt).__name__
+        try:
+            summary["learning_rate"] = float(np.asarray(opt.learning_rate))
+        except (TypeError, ValueError, AttributeError):
+            summary["learning_rate"] = None
+        summary["metrics"] = [str(m) for m in _metric_names(model)]
+    return summary
+
+
+def _metric_names(model) -> list[str]:
+    names = []
+    for m in getattr(model, "_compile_config", None) and model._compile_config.config.get("metrics") or []:
+        names.append(m if isinstance(m, str) else getattr(m, "name", type(m).__name__))
+    return names
+
+
+def _last_activation(model) -> str | None:
+    """The activation applied last: the last layer's own, or a trailing Activation/Softmax layer."""
+    for layer in reversed(model.layers):
+        name = type(layer).__name__
+        if name == "Softmax":
+            return "softmax"
+        if name == "Activation":
+            return _activation_name(layer)
+        act = _activation_name(layer)
+        if act is not None and act != "linear":
+            return act
+        if act == "linear" or hasattr(layer, "units"):
+            return act
+    return None
+
+
+def predict(model, x, batch_size: int = 256):
+    """``model.predict`` without progress output."""
+    return np.asarray(model.predict(np.asarray(x), verbose=0, batch_size=batch_size))

@@ -1,0 +1,249 @@
+"""What check authors hold: ``student``, a stand-in for the submission that lives in the sandbox.
+
+``student.softmax(z)`` sends ``z`` to the worker, runs the student's ``softmax`` there and returns
+the answer as plain data (NumPy arrays, numbers, lists, dicts). Objects that can't travel (a Keras
+model, a generator) come back as :class:`Remote` handles whose methods and attributes work the same
+way: ``model.predict(X)``, ``model.count_params()``, ``model.layers[0].get_config()``.
+
+When a call does not give a value, it raises one of the :class:`StudentFailure` subclasses below;
+the pytest plugin turns each into its outcome (not attempted, error, timeout, crashed, ...).
+``student.last`` is the full :class:`CallResult` of the latest call (warnings, printed output).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from autograder.sandbox import wire
+from autograder.sandbox.client import CallResult, Sandbox
+
+
+class StudentFailure(Exception):
+    """A call into student code that gave no value; ``status`` is the outcome it stands for."""
+
+    status = "error"
+
+    def __init__(self, message: str, result: CallResult | None = None, call: str = "") -> None:
+        super().__init__(message)
+        self.result = result
+        self.call = call
+
+    @property
+    def traceback(self) -> str:
+        return ((self.result.error or {}).get("traceback", "")) if self.result else ""
+
+
+class NotAttempted(StudentFailure):
+    status = "not_attempted"
+
+
+class NotSubmitted(StudentFailure):
+    status = "not_submitted"
+
+
+class StudentError(StudentFailure):
+    status = "error"
+
+
+class StudentTimeout(StudentFailure):
+    status = "timeout"
+
+
+class StudentCrash(StudentFailure):
+    status = "crashed"
+
+
+_FAILURES = {
+    "not_attempted": NotAttempted,
+    "error": StudentError,
+    "exit": StudentCrash,
+    "crashed": StudentCrash,
+    "timeout": StudentTimeout,
+    "output_limit": StudentError,
+}
+
+
+def fn(name: str) -> wire.Ref:
+    """A function to pass into student code, named ``"numpy:tanh"`` or ``"probe:quadratic"``.
+
+    Functions can't cross into the sandbox; a name can, and the worker looks it up there.
+    """
+    if not name.startswith(("numpy:", "probe:", "student:")):
+        raise ValueError(f"function references are 'numpy:NAME', 'probe:NAME' or 'student:MODULE.NAME', not {name!r}")
+    return wire.Ref(name)
+
+
+class Session:
+    """One sandbox plus the bookkeeping shared by every ``student`` and handle made from it."""
+
+    def __init__(self, sandbox: Sandbox, submitted: set[str], memory_mb: int = 3072) -> None:
+        self.sandbox = sandbox
+        self.submitted = submitted
+        self.memory_mb = memory_mb
+        self.last: CallResult | None = None
+        self.history: list[CallResult] = []  # calls of the current check (the plugin resets it)
+
+    def run(self, message: dict, budget: float, call: str, seed: int | None = 0):
+        result = self.sandbox.request(dict(message, seed=seed), budget)
+        self.last = result
+        self.history.append(result)
+        if result.status == "ok":
+            return self._wrap(result.value)
+        err = result.error or {}
+        text = f"{err.get('type', '')}: {err.get('message', '')}".strip(": ")
+        if err.get("type") == "MemoryError":
+            text = f"MemoryError: the code needed more than the memory limit of {self.memory_mb} MB"
+        raise _FAILURES.get(result.status, StudentCrash)(text, result, call)
+
+    def _wrap(self, value):
+        if isinstance(value, wire.Handle):
+            return Remote(self, value, self.sandbox.generation)
+        if isinstance(value, list):
+            return [self._wrap(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._wrap(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._wrap(v) for k, v in value.items()}
+        return value
+
+    def unwrap(self, value):
+        if isinstance(value, Remote):
+            if value._generation != self.sandbox.generation:
+                raise StudentCrash("an object made by the student's code was lost when its sandbox restarted")
+            return value._handle
+        if isinstance(value, StudentFunction):
+            return wire.Ref(f"student:{value._module}.{value._name}")
+        if isinstance(value, list):
+            return [self.unwrap(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.unwrap(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.unwrap(v) for k, v in value.items()}
+        return value
+
+
+class Student:
+    """The submission's module for one topic, as seen from a check."""
+
+    def __init__(self, session: Session, module: str, call_budget: float, train_budget: float | None = None) -> None:
+        self._session = session
+        self._module = module
+        self._call_budget = call_budget
+        self._train_budget = train_budget or call_budget
+        self._override: float | None = None
+
+    def __getattr__(self, name: str) -> "StudentFunction":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return StudentFunction(self, self._module, name)
+
+    @property
+    def last(self) -> CallResult | None:
+        return self._session.last
+
+    @property
+    def submitted(self) -> bool:
+        return self._module in self._session.submitted
+
+    def budget_for(self, name: str) -> float:
+        if self._override is not None:
+            return self._override
+        return self._train_budget if name.startswith("train") else self._call_budget
+
+    @contextlib.contextmanager
+    def budget(self, seconds: float):
+        """Run the calls inside the block with another time budget."""
+        old, self._override = self._override, seconds
+        try:
+            yield self
+        finally:
+            self._override = old
+
+    def require(self, name: str | None, call: str) -> None:
+        """Raise the right failure unless the module is submitted, imports, and defines ``name``."""
+        s = self._session
+        if self._module not in s.submitted:
+            raise NotSubmitted(f"{self._module}.py is not in the submission", None, call)
+        imported = s.sandbox.import_module(self._module, self._call_budget)
+        if not imported.ok:
+            err = imported.error or {}
+            raise _FAILURES.get(imported.status, StudentCrash)(
+                f"{self._module}.py could not be imported: {err.get('type', imported.status)}: {err.get('message', '')}", imported, call)
+        if name is not None and name not in (imported.value or ()):
+            raise NotAttempted(f"{self._module}.py defines no {name!r}", imported, call)
+
+    def probe(self, name: str, *args, budget: float | None = None, seed: int | None = 0, **kwargs):
+        """Run one of :mod:`autograder.sandbox.probes` in the sandbox, on student objects."""
+        s = self._session
+        for value in list(args) + list(kwargs.values()):
+            if isinstance(value, StudentFunction):
+                self.require(value._name, f"probe {name}")
+        message = {"op": "call", "target": {"probe": name}, "args": s.unwrap(list(args)), "kwargs": s.unwrap(kwargs)}
+        return s.run(message, budget or self._train_budget, f"probe {name}", seed)
+
+
+class StudentFunction:
+    def __init__(self, student: Student, module: str, name: str) -> None:
+        self._student, self._module, self._name = student, module, name
+
+    def __call__(self, *args, seed: int | None = 0, **kwargs) -> Any:
+        st = self._student
+        s = st._session
+        call = f"{self._name}({_short_args(args, kwargs)})"
+        st.require(self._name, call)
+        message = {"op": "call", "target": {"module": self._module, "attr": self._name}, "args": s.unwrap(list(args)), "kwargs": s.unwrap(kwargs)}
+        return s.run(message, st.budget_for(self._name), call, seed)
+
+
+class Remote:
+    """A handle on an object that stays in the sandbox (a model, a layer, a generator)."""
+
+    def __init__(self, session: Session, handle: wire.Handle, generation: int) -> None:
+        self._session, self._handle, self._generation = session, handle, generation
+
+    @property
+    def type_names(self) -> tuple[str, ...]:
+        return self._handle.types
+
+    def isa(self, qualname_suffix: str) -> bool:
+        """True when the object's class or a base ends with e.g. ``"keras.Model"`` or ``".Conv2D"``."""
+        return any(t.endswith(qualname_suffix) for t in self._handle.types)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        s = self._session
+        message = {"op": "getattr", "target": {"handle": self._handle.id, "attr": name}}
+        self._check_alive()
+        return s.run(message, 30.0, f".{name}", None)
+
+    def __call__(self, *args, **kwargs):
+        self._check_alive()
+        s = self._session
+        message = {"op": "call", "target": {"handle": self._handle.id}, "args": s.unwrap(list(args)), "kwargs": s.unwrap(kwargs)}
+        return s.run(message, 120.0, f"{self._handle.repr[:40]}(...)", 0)
+
+    def collect(self, limit: int = 10_000) -> list:
+        """Iterate the remote object (e.g. a generator) and return up to ``limit`` items."""
+        self._check_alive()
+        out = self._session.run({"op": "iterate", "target": {"handle": self._handle.id}, "limit": limit}, 60.0, "iteration", None)
+        return out["items"]
+
+    def _check_alive(self) -> None:
+        if self._generation != self._session.sandbox.generation:
+            raise StudentCrash("an object made by the student's code was lost when its sandbox restarted")
+
+    def __repr__(self) -> str:
+        return f"<remote {self._handle.repr or self._handle.types[0]}>"
+
+
+def _short_args(args, kwargs) -> str:
+    def one(v):
+        text = repr(v).replace("\n", " ")
+        if hasattr(v, "shape"):
+            text = f"array of shape {tuple(v.shape)}" if v.size > 6 else text.replace("array(", "").rstrip(")")
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    parts = [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
