@@ -83,6 +83,7 @@ class Session:
         self.memory_mb = memory_mb
         self.last: CallResult | None = None
         self.history: list[CallResult] = []  # calls of the current check (the plugin resets it)
+        self.memo: dict[str, object] = {}
 
     def run(self, message: dict, budget: float, call: str, seed: int | None = 0):
         result = self.sandbox.request(dict(message, seed=seed), budget)
@@ -145,6 +146,20 @@ class Student:
     @property
     def submitted(self) -> bool:
         return self._module in self._session.submitted
+
+    def once(self, key: str, factory):
+        """``factory()`` computed once per submission and shared by the checks that ask for ``key``
+        (e.g. one training run judged by several checks). A failure is remembered too."""
+        memo = self._session.memo
+        if key not in memo:
+            try:
+                memo[key] = ("ok", factory())
+            except StudentFailure as exc:
+                memo[key] = ("fail", exc)
+        kind, value = memo[key]
+        if kind == "fail":
+            raise value
+        return value
 
     def budget_for(self, name: str) -> float:
         if self._override is not None:
