@@ -169,6 +169,7 @@ class Sandbox:
         self._fd_w = self._fd_r = -1
         self.token = os.urandom(8).hex()
         self.starts = 0
+        self._loaded = False
 
     # -- life cycle ----------------------------------------------------------------------------
     def __enter__(self) -> "Sandbox":
@@ -234,7 +235,8 @@ class Sandbox:
         return env
 
     def start(self) -> None:
-        """Start a fresh worker, send it the submission's files and import what was imported before."""
+        """Start a fresh worker (and its preloads). The submission's files follow with the first call,
+        so a worker can be started ahead of time and kept warm until a submission needs it."""
         self._kill()
         if self.confined:
             scratch = "/tmp"
@@ -265,6 +267,7 @@ class Sandbox:
         self._fd_w, self._fd_r = req_w, resp_r
         self.generation += 1
         self.starts += 1
+        self._loaded = False
         try:
             ready, _ = self._receive(time.monotonic() + STARTUP_TIMEOUT)
         except TimeoutError:
@@ -272,17 +275,24 @@ class Sandbox:
         if ready.status != "ready":
             self._kill()
             raise SandboxStartError(f"the sandbox worker did not start: {ready.message or ready.status}")
+        if self.config.preload:
+            self._request({"op": "preload", "modules": list(self.config.preload)}, STARTUP_TIMEOUT)
+
+    def _load(self) -> None:
+        """Send the submission's files and redo the imports that worked before a restart."""
         setup = self._request({"op": "write", "files": self.files}, STARTUP_TIMEOUT)
         if not setup.ok:
             raise SandboxStartError(f"the sandbox refused the submission files: {setup.message}")
-        if self.config.preload:
-            self._request({"op": "preload", "modules": list(self.config.preload)}, STARTUP_TIMEOUT)
+        self._loaded = True
         for name in self.imported:
             self._request({"op": "import", "module": name}, self.config.call_budget)
 
     def ensure(self) -> None:
+        """A live worker holding the submission's files (started and loaded as needed)."""
         if self.proc is None or self.proc.poll() is not None:
             self.start()
+        if not self._loaded:
+            self._load()
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
