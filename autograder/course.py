@@ -55,7 +55,9 @@ class Course:
 
     @property
     def checks_dir(self) -> Path:
-        return PACKAGE_DIR / "checks"
+        """``checks_dir`` of the manifest's [course] table (relative to the root), else the package's."""
+        custom = self.extra.get("course", {}).get("checks_dir")
+        return (self.root / custom).resolve() if custom else PACKAGE_DIR / "checks"
 
     @property
     def topic_names(self) -> list[str]:

@@ -124,7 +124,7 @@ def grade_submission(
     plugin = GraderPlugin(course, session)
     args = [
         *map(str, check_files(course, names, public_only=public_only)),
-        "-c", str(course.checks_dir / "pytest.ini"),
+        "-c", str(course_mod.PACKAGE_DIR / "checks" / "pytest.ini"),
         "--rootdir", str(course.checks_dir),
         "-p", "no:cacheprovider",
         "-p", "no:terminal",

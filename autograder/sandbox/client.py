@@ -28,6 +28,7 @@ from typing import Any
 from autograder.sandbox import wire
 
 NOBODY = 65534
+ISSUED_TOKENS: list[str] = []  # every sandbox token this process made (tests look for leftovers by it)
 DEFAULT_OUTPUT_LIMIT = 8 * 2**20
 STARTUP_TIMEOUT = 60.0
 
@@ -168,6 +169,7 @@ class Sandbox:
         self._scratch: str | None = None
         self._fd_w = self._fd_r = -1
         self.token = os.urandom(8).hex()
+        ISSUED_TOKENS.append(self.token)
         self.starts = 0
         self._loaded = False
 
@@ -391,6 +393,10 @@ class Sandbox:
         try:
             self._send(message)
             result, answered = self._receive(start + timeout)
+            while isinstance(answered, int) and answered < message["id"] and result.status != "crashed":
+                # A stale answer: student code forged one for an earlier call, whose real answer
+                # arrives late. Skip it, so no call is answered by another's reply.
+                result, answered = self._receive(start + timeout)
         except TimeoutError:
             self._kill()
             return CallResult("timeout", error={"type": "Timeout", "message": f"stopped after the time budget of {timeout:g} s", "traceback": ""}, duration=time.monotonic() - start)

@@ -26,6 +26,12 @@ import numpy as np
 from autograder.sandbox import wire
 
 KEEP_BYTES = 64 * 1024  # captured output kept per stream and call
+# Modules whose namespaces the worker's own protocol code relies on. Student code may patch them
+# (builtins.len, numpy.asarray, json.dumps...); they are put back after every operation, so a patch
+# only ever affects the student's own calls, never how answers travel back.
+GUARDED = ("builtins", "os", "sys", "io", "struct", "json", "json.encoder", "json.decoder", "time", "warnings",
+           "traceback", "threading", "importlib", "numpy", "autograder.sandbox.wire", "autograder.sandbox.worker")
+_MISSING = object()
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _TENSOR_MODULES = ("tensorflow", "keras", "jax", "torch")
 
@@ -107,6 +113,16 @@ class Worker:
         self.next_id = 1
         self.deterministic = False
         self.capture = _Capture()
+        self.guarded = [(name, sys.modules[name], dict(vars(sys.modules[name]))) for name in GUARDED if name in sys.modules]
+
+    def restore(self) -> None:
+        """Undo student patches of the guarded modules (see GUARDED)."""
+        for name, module, saved in self.guarded:
+            sys.modules[name] = module
+            namespace = vars(module)
+            for key, value in saved.items():
+                if namespace.get(key, _MISSING) is not value:
+                    namespace[key] = value
 
     # -- framing -------------------------------------------------------------------------------
     def _read_exact(self, n: int) -> bytes:
@@ -278,6 +294,8 @@ class Worker:
                 response.update(status="exit", error={"type": "SystemExit", "message": f"the code called sys.exit({exc.code!r})", "traceback": self._trim(exc)})
             except BaseException as exc:  # noqa: BLE001 - everything student code raises is reported
                 response.update(status="error", error=self._describe(exc))
+            finally:
+                self.restore()
         response["duration"] = time.perf_counter() - start
         response["warnings"] = [
             {"category": w.category.__name__, "message": str(w.message)[:500], "filename": os.path.basename(str(w.filename)), "lineno": w.lineno}

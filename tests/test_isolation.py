@@ -1,0 +1,263 @@
+"""Hostile submissions, graded for real: each attack is contained and changes no other check.
+
+The course in ``tests/hostile_course`` has one check per function; ``hostile_alpha.py`` fills each
+function with an attack (infinite loop, exit, segfault, memory bomb, output flood, spying on the
+solutions, writing fake results, 200 child processes, patching NumPy/pytest/builtins at import).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from autograder import course as course_mod
+from autograder.grading import grade_submission, sandbox_config
+from autograder.sandbox import wire
+from autograder.sandbox.client import ISSUED_TOKENS, Sandbox, SandboxConfig, bwrap_status
+
+HERE = Path(__file__).parent
+COURSE_DIR = HERE / "hostile_course"
+REPO = HERE.parent
+needs_bwrap = pytest.mark.skipif(bwrap_status()[0] is None, reason=f"needs bubblewrap: {bwrap_status()[1]}")
+
+# What each check of the hostile submission must end as. Everything not listed must match the clean run.
+EXPECTED = {
+    "test_spin": {"timeout"},
+    "test_leave": {"crashed"},
+    "test_hard_exit": {"crashed"},
+    "test_segfault": {"crashed"},
+    "test_memory": {"error", "crashed"},
+    "test_flood": {"error"},
+    "test_close": {"failed"},
+}
+
+
+def _course():
+    return course_mod.parse(COURSE_DIR)
+
+
+def _submission(tmp: Path, alpha: str) -> Path:
+    sub = tmp / "submission"
+    sub.mkdir()
+    shutil.copy(COURSE_DIR / "submissions" / alpha, sub / "alpha.py")
+    shutil.copy(COURSE_DIR / "submissions" / "beta.py", sub / "beta.py")
+    return sub
+
+
+def _grade(sub: Path):
+    course = _course()
+    real = course_mod.load(REPO)
+    config = sandbox_config(course, masks=(real.solutions_dir, real.checks_dir / "hidden"))
+    return grade_submission(sub, course=course, config=config)
+
+
+def _sandbox_processes() -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.environ().get("AUTOGRADER_SANDBOX") in ISSUED_TOKENS:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+# The folders test_alpha.py's scribble check points the submission at (same list there).
+SCRIBBLE_TARGETS = [COURSE_DIR, COURSE_DIR / "checks", COURSE_DIR / "submissions", REPO, Path("/tmp"), Path.home()]
+
+
+def _fake_files() -> list[Path]:
+    return [p / name for p in SCRIBBLE_TARGETS for name in ("results.json", "gradebook.csv", "FAKE_RESULT") if (p / name).exists()]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    before = set(_fake_files())
+    clean = _grade(_submission(tmp_path_factory.mktemp("clean"), "clean_alpha.py"))
+    start = time.monotonic()
+    hostile = _grade(_submission(tmp_path_factory.mktemp("hostile"), "hostile_alpha.py"))
+    return {"clean": clean, "hostile": hostile, "seconds": time.monotonic() - start, "new_files": set(_fake_files()) - before}
+
+
+def _by_name(result):
+    return {c.id.split("::")[1]: c for c in result.checks}
+
+
+def test_clean_submission_passes_everything(graded):
+    clean = graded["clean"]
+    assert not [c for c in clean.checks if c.status != "passed"]
+    assert clean.total == clean.possible == 14
+
+
+def test_grader_finishes_in_bounded_time(graded):
+    assert graded["seconds"] < 90
+
+
+@pytest.mark.parametrize("check", sorted(EXPECTED))
+def test_each_attack_fails_only_its_own_check(graded, check):
+    got = _by_name(graded["hostile"])[check]
+    assert got.status in EXPECTED[check], f"{check}: {got.status}: {got.feedback}"
+    assert got.points == 0
+
+
+def test_every_other_check_matches_the_clean_run(graded):
+    clean, hostile = _by_name(graded["clean"]), _by_name(graded["hostile"])
+    assert set(clean) == set(hostile)
+    for name, check in hostile.items():
+        if name not in EXPECTED:
+            assert check.status == clean[name].status, f"{name}: {check.status}: {check.feedback}"
+
+
+def test_messages_say_what_happened(graded):
+    h = _by_name(graded["hostile"])
+    assert "time budget of 3 s" in h["test_spin"].feedback
+    assert "sys.exit" in h["test_leave"].feedback
+    assert "exited with code 0" in h["test_hard_exit"].feedback
+    assert "SIGSEGV" in h["test_segfault"].feedback
+    assert "memory" in h["test_memory"].feedback.lower()
+    assert "more than the limit" in h["test_flood"].feedback
+
+
+def test_patching_numpy_pytest_and_builtins_changes_nothing(graded):
+    # the wrong close() would pass if the patched allclose/approx/assert_* ran in the grader
+    close = _by_name(graded["hostile"])["test_close"]
+    assert close.status == "failed"
+    assert len([1, 2]) == 2 and not np.allclose([1.0, 2.0], [1.0, 2.5])
+
+
+def test_no_process_outlives_grading(graded):
+    deadline = time.monotonic() + 5
+    while _sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _sandbox_processes() == []
+    sleepers = [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(600)" in " ".join(p.info["cmdline"] or [])]
+    assert sleepers == []
+
+
+@needs_bwrap
+def test_spy_finds_no_solutions_or_hidden_checks(graded):
+    spy = _by_name(graded["hostile"])["test_spy"]
+    assert spy.status == "passed", spy.feedback
+
+
+@needs_bwrap
+def test_nothing_is_written_outside_the_scratch_area(graded):
+    assert graded["new_files"] == set()
+    assert _by_name(graded["hostile"])["test_scribble"].status == "passed"
+
+
+@needs_bwrap
+def test_confined_worker_has_no_network_and_drops_root():
+    src = "import socket, os\ndef probe():\n    s = socket.socket()\n    s.settimeout(2)\n    try:\n        s.connect(('1.1.1.1', 53))\n        net = True\n    except OSError:\n        net = False\n    return net, os.getuid()\n"
+    with Sandbox({"m.py": src}, SandboxConfig()) as box:
+        assert box.import_module("m").ok
+        result = box.request({"op": "call", "target": {"module": "m", "attr": "probe"}})
+    net, uid = result.value
+    assert net is False
+    if os.geteuid() == 0:
+        assert uid == 65534
+
+
+def test_forged_answer_on_the_protocol_pipe_does_not_shift_later_answers():
+    src = (
+        "import os, struct, sys\n"
+        "from autograder.sandbox import wire\n"
+        "def forge(n):\n"
+        "    fd = int(sys.argv[sys.argv.index('--fd-out') + 1])\n"
+        "    frame = wire.encode({'id': n, 'status': 'ok', 'value': 'forged'})\n"
+        "    os.write(fd, struct.pack('>Q', len(frame)) + frame)\n"
+        "    return 'real'\n"
+        "def echo(x):\n"
+        "    return x\n"
+    )
+    with Sandbox({"m.py": src}) as box:
+        assert box.import_module("m").ok
+        next_id = box._next_id
+        first = box.request({"op": "call", "target": {"module": "m", "attr": "forge"}, "args": [next_id]})
+        second = box.request({"op": "call", "target": {"module": "m", "attr": "echo"}, "args": [7]})
+    assert first.value in ("forged", "real")  # what the student's own call answers is theirs to choose
+    assert second.status == "ok" and second.value == 7  # ... but never another call's answer
+
+
+def test_unknown_ops_and_bad_targets_are_errors_not_crashes():
+    with Sandbox({"m.py": "x = 1\n"}) as box:
+        assert box.request({"op": "nonsense"}).status == "error"
+        assert box.request({"op": "call", "target": {"module": "absent", "attr": "f"}}).status == "error"
+        assert box.request({"op": "write", "files": {"../evil.py": "x"}}).status == "error"
+
+
+# -- the wire format: data only ------------------------------------------------------------------
+
+
+def test_wire_round_trip_of_every_kind_of_value():
+    value = {"a": [1, 2.5, None, True, "s"], "t": (np.arange(6, dtype=np.int32).reshape(2, 3), float("nan"), float("-inf")), 3: np.float32(1.5)}
+    back = wire.decode(wire.encode(value))
+    assert back["a"] == [1, 2.5, None, True, "s"]
+    np.testing.assert_array_equal(back["t"][0], value["t"][0])
+    assert back["t"][0].dtype == np.int32 and np.isnan(back["t"][1]) and back["t"][2] == float("-inf")
+    assert back[3] == np.float32(1.5)
+
+
+def test_wire_refuses_objects_without_a_handle_maker():
+    with pytest.raises(wire.WireError):
+        wire.encode({"f": print})
+    with pytest.raises(wire.WireError):
+        wire.encode(np.array([object()], dtype=object))
+
+
+def _frame(header: dict, blobs: list[bytes] = ()) -> bytes:
+    import json
+
+    h = json.dumps(header).encode()
+    out = wire.MAGIC + struct.pack(">I", len(h)) + h + struct.pack(">I", len(blobs))
+    for b in blobs:
+        out += struct.pack(">Q", len(b)) + b
+    return out
+
+
+def test_crafted_frames_cannot_run_code(tmp_path):
+    import pickle
+
+    sentinel = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {sentinel}",))
+
+    payload = pickle.dumps(Evil())
+    attempts = [
+        _frame({"__t": "nd", "i": 0, "dtype": "|O", "shape": [1]}, [payload]),
+        _frame({"__t": "nd", "i": 0, "dtype": "V8", "shape": [1]}, [payload[:8]]),
+        _frame({"__t": "pickle", "v": payload.hex()}),
+        _frame({"__t": "ref", "v": {"__t": "nd"}}),
+        _frame({"__t": "nd", "i": 5, "dtype": "<f8", "shape": [1]}),
+        _frame({"__t": "nd", "i": 0, "dtype": "<f8", "shape": [1000]}, [b"\0" * 8]),
+        _frame({"__t": "dict", "v": [[[1, 2], 3]]}),
+        b"not a frame at all",
+        _frame({"a": 1})[:-3],
+        wire.MAGIC + struct.pack(">I", 5) + b"[[[[[" + struct.pack(">I", 0),
+    ]
+    deep = {"x": None}
+    for _ in range(200):
+        deep = {"__t": "tuple", "v": [deep]}
+    attempts.append(_frame(deep))
+    for frame in attempts:
+        with pytest.raises(wire.WireError):
+            wire.decode(frame)
+    # the same bytes declared as plain floats are just numbers
+    n = len(payload) // 8 * 8
+    values = wire.decode(_frame({"__t": "nd", "i": 0, "dtype": "<u1", "shape": [n]}, [payload[:n]]))
+    assert values.dtype == np.uint8
+    assert not sentinel.exists()
+
+
+def test_announced_size_over_the_limit_is_refused():
+    with pytest.raises(wire.WireError):
+        wire.frame_length_from_prefix(struct.pack(">Q", wire.MAX_FRAME_BYTES + 1))
