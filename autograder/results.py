@@ -311,6 +311,10 @@ class SubmissionResult:
             )
         return out
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows ``check("activations")``: the standalone HTML report."""
+        return to_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; :meth:`from_dict` gives back an equal object."""
         return {
