@@ -1,0 +1,230 @@
+"""Hidden checks for ``gradient_descent``.
+
+Oracles are computed here with NumPy: analytic gradients of the probe functions, the closed form of
+gradient descent on a quadratic, the Keras momentum rule, and every possible shuffle of a tiny data
+set for mini-batch training. Nothing here imports TensorFlow.
+
+Arguments that the student function takes as ``seed`` are passed by position: the ``seed=`` keyword
+of a ``student.<function>(...)`` call seeds the sandbox, it is not forwarded.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from autograder.checking import assert_close, assert_unchanged, show
+from autograder.sandbox.proxy import Remote, fn
+
+
+def _batches(result) -> list:
+    """The items of what ``minibatches`` returned: a generator stays in the sandbox, a list travels."""
+    return result.collect() if isinstance(result, Remote) else list(result)
+
+
+def _order(batches) -> list[int]:
+    return np.concatenate([np.atleast_1d(np.asarray(yb)) for _, yb in batches]).astype(int).tolist()
+
+
+def _sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _linear_data(seed: int = 47):
+    """A seeded, noisy, linearly separable-ish binary data set: (X_train, y_train, X_test, y_test).
+
+    Generated here rather than loaded (scikit-learn's import alone costs a second); the labels follow
+    a logistic model, so the best linear classifier scores about 0.9 on the held-out part.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(500, 6))
+    w = rng.normal(size=6)
+    w *= 3.0 / np.linalg.norm(w)
+    y = (X @ w + 0.5 + 0.5 * rng.logistic(size=500) > 0).astype(float)
+    return X[:300], y[:300], X[300:], y[300:]
+
+
+def _bce_cost(X, y, w, b) -> float:
+    p = np.clip(_sigmoid(X @ w + b), 1e-7, 1 - 1e-7)
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+
+
+# -- numerical_gradient and gradient_descent ------------------------------------------------------
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Use central differences (f(x + h e_i) - f(x - h e_i)) / 2h on every entry of an N-D x, "
+                  "and put each entry back before nudging the next one.")
+def test_numerical_gradient_matches_analytic_gradient(student):
+    """numerical_gradient of a cubic on a 2-D array matches the analytic gradient"""
+    x = np.random.default_rng(41).uniform(-1.5, 1.5, size=(3, 4))
+    # f(x) = sum(x^3) + sum(sin x) + x_first * x_last  (probe "cubic_mix")
+    expected = 3 * x**2 + np.cos(x)
+    expected.flat[0] += x.flat[-1]
+    expected.flat[-1] += x.flat[0]
+    call = "numerical_gradient(f = sum(x^3) + sum(sin x) + x[0,0] x[-1,-1], x of shape (3, 4))"
+    got, args_after, _ = student.probe("call_and_inputs", student.numerical_gradient, fn("probe:cubic_mix"), x.copy())
+    assert_close(got, expected, call, rtol=1e-6, atol=1e-6)
+    assert_unchanged(x, args_after[1], "x", call)
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Each step is x <- x - learning_rate * grad_fn(x); append a copy of every new x to the history.")
+def test_gradient_descent_converges_on_a_quadratic(student):
+    """gradient_descent follows x_t = 3 + (x0 - 3)(1 - 2 lr)^t on sum((x - 3)^2)"""
+    x0 = np.random.default_rng(42).normal(0.0, 4.0, size=(2, 3))
+    lr, n = 0.1, 40
+    call = "gradient_descent(grad of sum((x - 3)^2), x0 of shape (2, 3), learning_rate=0.1, n_steps=40)"
+    x_final, history = student.gradient_descent(fn("probe:quadratic_grad"), x0, lr, n)
+    expected = np.stack([3 + (x0 - 3) * (1 - 2 * lr) ** t for t in range(n + 1)])
+    assert len(history) == n + 1, f"{call} returned a history of {len(history)} points; expected {n + 1} (x0 and one per step)"
+    for t in (0, 1, n):
+        assert_close(history[t], expected[t], call, what=f"returned history[{t}] =")
+    assert_close(np.asarray(history, dtype=float), expected, call, what="returned the history")
+    assert_close(x_final, expected[-1], call, what="returned x_final =")
+    assert np.max(np.abs(np.asarray(x_final) - 3.0)) < 1e-2, f"{call} ended at {show(x_final)}, not at the minimum 3"
+
+
+# -- sgd_update and momentum_update ---------------------------------------------------------------
+
+
+def _params_and_grads(seed: int):
+    rng = np.random.default_rng(seed)
+    shapes = [(3, 2), (2,), (2, 4)]
+    return [rng.normal(size=s) for s in shapes], [rng.normal(size=s) for s in shapes], [rng.normal(size=s) for s in shapes]
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Return new arrays (p - learning_rate * g); `p -= ...` changes the caller's arrays too.")
+def test_sgd_update_returns_new_arrays(student):
+    """sgd_update gives p - lr g for every array and leaves params and grads unchanged"""
+    params, grads, _ = _params_and_grads(43)
+    before_p, before_g = [p.copy() for p in params], [g.copy() for g in grads]
+    call = "sgd_update(params of shapes [(3, 2), (2,), (2, 4)], grads, learning_rate=0.3)"
+    got, args_after, _ = student.probe("call_and_inputs", student.sgd_update, params, grads, 0.3)
+    assert len(got) == 3, f"{call} returned {len(got)} arrays; expected 3"
+    for i, (p, g) in enumerate(zip(before_p, before_g)):
+        assert_close(got[i], p - 0.3 * g, call, what=f"returned new_params[{i}] =")
+    for i in range(3):
+        assert_unchanged(before_p[i], args_after[0][i], f"params[{i}]", call)
+        assert_unchanged(before_g[i], args_after[1][i], f"grads[{i}]", call)
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Keras SGD with momentum: first v <- momentum * v - learning_rate * g, then p <- p + v (the new v).")
+def test_momentum_update_matches_keras_rule(student):
+    """momentum_update follows Keras' SGD(momentum) over several steps, from non-zero velocities"""
+    params, _, velocities = _params_and_grads(44)
+    rng = np.random.default_rng(45)
+    lr, mu = 0.05, 0.9
+    p_exp, v_exp = [p.copy() for p in params], [v.copy() for v in velocities]
+    p_got, v_got = params, velocities
+    for step in range(1, 5):
+        grads = [rng.normal(size=p.shape) for p in params]
+        call = f"momentum_update(params, grads, velocities, learning_rate={lr}, momentum={mu}) at step {step}"
+        p_got, v_got = student.momentum_update(p_got, grads, v_got, lr, mu)
+        v_exp = [mu * v - lr * g for v, g in zip(v_exp, grads)]
+        p_exp = [p + v for p, v in zip(p_exp, v_exp)]
+        assert len(p_got) == 3 and len(v_got) == 3, f"{call} returned {len(p_got)} params and {len(v_got)} velocities; expected 3 of each"
+        for i in range(3):
+            assert_close(v_got[i], v_exp[i], call, what=f"returned new_velocities[{i}] =")
+            assert_close(p_got[i], p_exp[i], call, what=f"returned new_params[{i}] =")
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Build new lists of new arrays; `v *= momentum` or `p += v` changes the caller's arrays too.")
+def test_momentum_update_leaves_inputs_unchanged(student):
+    """momentum_update does not modify params, grads or velocities in place"""
+    params, grads, velocities = _params_and_grads(46)
+    before = [[a.copy() for a in group] for group in (params, grads, velocities)]
+    call = "momentum_update(params, grads, velocities, learning_rate=0.1, momentum=0.9)"
+    _, args_after, _ = student.probe("call_and_inputs", student.momentum_update, params, grads, velocities, 0.1, 0.9)
+    for name, old, new in zip(("params", "grads", "velocities"), before, args_after[:3]):
+        for i in range(3):
+            assert_unchanged(old[i], new[i], f"{name}[{i}]", call)
+
+
+# -- minibatches ----------------------------------------------------------------------------------
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Shuffle the example indices with a generator seeded by `seed` (np.random.default_rng(seed)); "
+                  "the same seed must give the same order, another seed another order.")
+def test_minibatches_shuffled_and_seeded(student):
+    """minibatches shuffles the examples, the same seed gives the same batches, another seed others"""
+    X = np.arange(96, dtype=float).reshape(48, 2)
+    y = np.arange(48)
+    call = "minibatches(X of shape (48, 2), y = [0..47], batch_size=8, seed=5)"
+    first = _order(_batches(student.minibatches(X, y, 8, 5)))
+    assert sorted(first) == list(range(48)), f"{call} gave the labels {show(first)}; expected each of 0..47 exactly once"
+    in_place = sum(a == b for a, b in zip(first, range(48)))
+    assert in_place < 12, f"{call} left {in_place} of 48 examples at their original position ({show(first)}): shuffle them"
+    # the same seed again, with the sandbox's global random state seeded differently
+    again = _order(_batches(student.minibatches(X, y, 8, 5, seed=1)))
+    assert again == first, f"{call} called twice gave two orders, {show(first)} and {show(again)}; the seed must fix the order"
+    other = _order(_batches(student.minibatches(X, y, 8, 6)))
+    assert other != first, f"minibatches(..., seed=5) and (..., seed=6) gave the same order {show(first)}; use the seed"
+
+
+# -- train_logistic_regression --------------------------------------------------------------------
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Record one cost per epoch, the mean binary cross-entropy; it should fall as the neuron learns, "
+                  "and the same seed must give the same result.")
+def test_train_logistic_regression_learns(student):
+    """train_logistic_regression learns: one falling cost per epoch, held-out accuracy, reproducible"""
+    X, y, X_test, y_test = _linear_data()
+    epochs = 20
+    call = f"train_logistic_regression(X of shape {X.shape}, y, learning_rate=0.1, epochs={epochs}, batch_size=32, seed=0)"
+    w, b, costs = student.train_logistic_regression(X, y, 0.1, epochs, 32, 0)
+    assert np.shape(w) == (X.shape[1],), f"{call} returned w of shape {np.shape(w)}; expected ({X.shape[1]},)"
+    assert np.size(b) == 1, f"{call} returned b of shape {np.shape(b)}; expected a single number"
+    costs = np.asarray(costs, dtype=float)
+    assert costs.shape == (epochs,), f"{call} returned {costs.size} costs; expected one per epoch ({epochs})"
+    assert np.all(np.isfinite(costs)), f"{call} returned costs {show(costs)}, which hold nan or inf"
+    assert costs[-1] < 0.8 * costs[0], f"{call} returned costs {show(costs)} that do not fall"
+    final = _bce_cost(X, y, np.asarray(w, dtype=float), float(np.asarray(b).ravel()[0]))
+    assert abs(costs[-1] - final) <= 0.1 * final + 0.02, (
+        f"{call}: the last cost is {costs[-1]:.4f}, but the mean binary cross-entropy of the returned w, b on the data is {final:.4f}")
+    acc = float(np.mean(((X_test @ np.asarray(w, dtype=float) + float(np.asarray(b).ravel()[0])) > 0) == y_test))
+    assert acc >= 0.85, f"{call}: held-out accuracy of the returned w, b is {acc:.3f}; expected at least 0.85"
+    w2, b2, costs2 = student.train_logistic_regression(X, y, 0.1, epochs, 32, 0, seed=1)
+    assert_close(w2, w, call + " called a second time", rtol=1e-9, atol=1e-12, what="returned w =")
+    assert_close(costs2, costs, call + " called a second time", rtol=1e-9, atol=1e-12, what="returned costs")
+
+
+def _every_epoch(X, y, lr: float, batch_size: int) -> list[tuple[np.ndarray, float]]:
+    """(w, b) after one epoch of per-batch updates from zero, for every possible shuffle."""
+    outcomes = []
+    for order in itertools.permutations(range(len(X))):
+        idx = np.array(order)
+        w, b = np.zeros(X.shape[1]), 0.0
+        for start in range(0, len(X), batch_size):
+            Xb, yb = X[idx[start : start + batch_size]], y[idx[start : start + batch_size]]
+            err = _sigmoid(Xb @ w + b) - yb
+            w, b = w - lr * Xb.T @ err / len(yb), b - lr * float(np.mean(err))
+        outcomes.append((w, b))
+    return outcomes
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Mini-batch gradient descent updates w and b after every batch (the last, smaller one too), "
+                  "with the mean gradient of that batch: one epoch makes ceil(N / batch_size) updates.")
+def test_train_logistic_regression_updates_after_every_batch(student):
+    """one epoch of train_logistic_regression makes one update per mini-batch"""
+    X = np.array([[1.0, -0.5], [-1.2, 0.3], [0.4, 2.0], [-0.7, -1.5], [2.0, 0.8]])
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+    lr = 0.5
+    call = "train_logistic_regression(X of shape (5, 2), y = [1, 0, 1, 0, 1], learning_rate=0.5, epochs=1, batch_size=2, seed=0)"
+    w, b, _ = student.train_logistic_regression(X, y, lr, 1, 2, 0)
+    got = np.append(np.asarray(w, dtype=float).ravel(), np.asarray(b, dtype=float).ravel())
+    outcomes = [np.append(ow, ob) for ow, ob in _every_epoch(X, y, lr, 2)]
+    if got.shape == outcomes[0].shape and any(np.allclose(got, o, rtol=1e-5, atol=1e-8) for o in outcomes):
+        return
+    err = _sigmoid(np.zeros(5)) - y
+    one_step = np.append(-lr * X.T @ err / 5, -lr * np.mean(err))
+    note = " (that is one full-batch step: update after every batch, not once per epoch)" if np.allclose(got, one_step, rtol=1e-5) else ""
+    raise AssertionError(f"{call} returned (w, b) = {show(got)}{note}; expected the result of 3 updates, one per batch "
+                         f"of sizes 2, 2, 1 in some shuffled order, e.g. {show(outcomes[0])}")
