@@ -8,6 +8,7 @@ of a topic never pays TensorFlow's import. (The sandbox worker does the same for
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import importlib.util
 import sys
 from types import ModuleType
@@ -35,6 +36,27 @@ class _LazyModule(ModuleType):
         return real
 
 
+class _AlreadyLoaded(importlib.abc.Loader):
+    def create_module(self, spec):
+        return sys.modules[spec.name]
+
+    def exec_module(self, module) -> None:
+        pass
+
+
+class _RealParentFirst(importlib.abc.MetaPathFinder):
+    """``import keras.ops`` while ``keras`` is still a stand-in: import the real Keras first."""
+
+    def find_spec(self, name, path, target=None):
+        parent = sys.modules.get(name.partition(".")[0])
+        if "." not in name or not isinstance(parent, _LazyModule):
+            return None
+        parent._load()
+        if name in sys.modules:
+            return importlib.util.spec_from_loader(name, _AlreadyLoaded())
+        return None
+
+
 def lazy_keras() -> None:
     """Put a lazily loading ``keras`` into ``sys.modules`` (no-op when Keras is already imported)."""
     if "keras" in sys.modules:
@@ -43,7 +65,13 @@ def lazy_keras() -> None:
     if spec is None:
         return
     module = _LazyModule("keras")
-    module.__spec__ = spec
+    # The attributes inspect and the import system read must not trigger the real import.
+    module.__spec__, module.__loader__, module.__file__ = spec, spec.loader, spec.origin
+    module.__package__ = "keras"
+    if spec.submodule_search_locations is not None:
+        module.__path__ = list(spec.submodule_search_locations)
+    if not any(isinstance(f, _RealParentFirst) for f in sys.meta_path):
+        sys.meta_path.insert(0, _RealParentFirst())
     sys.modules["keras"] = module
 
 

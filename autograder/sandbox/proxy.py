@@ -202,13 +202,20 @@ class StudentFunction:
     def __init__(self, student: Student, module: str, name: str) -> None:
         self._student, self._module, self._name = student, module, name
 
-    def __call__(self, *args, seed: int | None = 0, **kwargs) -> Any:
+    def __call__(self, *args, **kwargs) -> Any:
+        """Call the student's function with these arguments (all of them reach it, ``seed=`` too).
+
+        The sandbox seeds Python's, NumPy's and Keras' generators with 0 before every call.
+        """
         st = self._student
         s = st._session
         call = f"{self._name}({_short_args(args, kwargs)})"
         st.require(self._name, call)
         message = {"op": "call", "target": {"module": self._module, "attr": self._name}, "args": s.unwrap(list(args)), "kwargs": s.unwrap(kwargs)}
-        return s.run(message, st.budget_for(self._name), call, seed)
+        return s.run(message, st.budget_for(self._name), call, 0)
+
+    def __repr__(self) -> str:
+        return f"{self._module}.{self._name}"
 
 
 class Remote:
@@ -255,6 +262,8 @@ class Remote:
 
 def _short_args(args, kwargs) -> str:
     def one(v):
+        if isinstance(v, wire.Ref):
+            return v.name.split(":", 1)[1]
         text = repr(v).replace("\n", " ")
         if hasattr(v, "shape"):
             text = f"array of shape {tuple(v.shape)}" if v.size > 6 else text.replace("array(", "").rstrip(")")
