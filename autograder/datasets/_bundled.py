@@ -20,7 +20,7 @@ def load_digits(*, val_fraction: float = 0.1, test_fraction: float = 0.3, seed: 
 
     >>> data = load_digits()
     >>> data.X_train.shape, data.X_test.shape, data.num_classes
-    ((1078, 64), (539, 64), 10)
+    ((1079, 64), (539, 64), 10)
     """
     from sklearn.datasets import load_digits as _sk_load_digits
 
