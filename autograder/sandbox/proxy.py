@@ -133,6 +133,7 @@ class Student:
         self._call_budget = call_budget
         self._train_budget = train_budget or call_budget
         self._override: float | None = None
+        self._global_seed = 0
 
     def __getattr__(self, name: str) -> "StudentFunction":
         if name.startswith("_"):
@@ -188,6 +189,16 @@ class Student:
         if name is not None and name not in (imported.value or ()):
             raise NotAttempted(f"{self._module}.py defines no {name!r}", imported, call)
 
+    @contextlib.contextmanager
+    def global_seed(self, seed: int):
+        """Seed the sandbox's global generators (random, NumPy, Keras) with ``seed`` instead of 0
+        for the calls inside the block: a result that changes proves the code ignores its own seed."""
+        old, self._global_seed = self._global_seed, seed
+        try:
+            yield self
+        finally:
+            self._global_seed = old
+
     def probe(self, name: str, *args, budget: float | None = None, seed: int | None = 0, **kwargs):
         """Run one of :mod:`autograder.sandbox.probes` in the sandbox, on student objects."""
         s = self._session
@@ -205,14 +216,15 @@ class StudentFunction:
     def __call__(self, *args, **kwargs) -> Any:
         """Call the student's function with these arguments (all of them reach it, ``seed=`` too).
 
-        The sandbox seeds Python's, NumPy's and Keras' generators with 0 before every call.
+        The sandbox seeds Python's, NumPy's and Keras' generators before every call: with 0, or
+        with the seed of a ``student.global_seed(n)`` block.
         """
         st = self._student
         s = st._session
         call = f"{self._name}({_short_args(args, kwargs)})"
         st.require(self._name, call)
         message = {"op": "call", "target": {"module": self._module, "attr": self._name}, "args": s.unwrap(list(args)), "kwargs": s.unwrap(kwargs)}
-        return s.run(message, st.budget_for(self._name), call, 0)
+        return s.run(message, st.budget_for(self._name), call, st._global_seed)
 
     def __repr__(self) -> str:
         return f"{self._module}.{self._name}"

@@ -1,8 +1,4 @@
-"""Self-checks for ``gradient_descent``: hand-worked values and properties, no reference solution.
-
-Arguments that the student function takes as ``seed`` are passed by position: the ``seed=``
-keyword of a ``student.<function>(...)`` call seeds the sandbox, it is not forwarded.
-"""
+"""Self-checks for ``gradient_descent``: hand-worked values and properties, no reference solution."""
 
 import numpy as np
 import pytest
