@@ -16,7 +16,7 @@ from pathlib import Path
 from autograder import course as course_mod
 from autograder.course import Course, CourseError
 from autograder.results import SubmissionResult, TopicSummary, declare_topics
-from autograder.sandbox.client import Sandbox, SandboxConfig, SandboxStartError, missing_protections
+from autograder.sandbox.client import Sandbox, SandboxConfig, SandboxStartError, Zygote, missing_protections
 from autograder.sandbox.proxy import Session
 
 MAX_FILE_BYTES = 1 * 2**20
@@ -69,6 +69,11 @@ def sandbox_config(course: Course, *, masks: tuple = (), **overrides) -> Sandbox
     return SandboxConfig(memory_mb=course.memory_limit_mb, masks=tuple(Path(p) for p in hidden), **overrides)
 
 
+def _preload(course: Course, names: list[str]) -> tuple[str, ...]:
+    """Keras is imported ahead only when a graded topic needs it (NumPy topics stay light)."""
+    return ("keras",) if any(not course.topic(n).numpy_only for n in names) else ()
+
+
 def warn_protections(config: SandboxConfig, stream=None) -> list[str]:
     """Say once per process which sandbox protections this machine lacks."""
     missing = missing_protections(config)
@@ -87,13 +92,16 @@ def grade_submission(
     public_only: bool = False,
     config: SandboxConfig | None = None,
     sandbox: Sandbox | None = None,
+    zygote: Zygote | None = None,
     name: str | None = None,
 ) -> SubmissionResult:
     """Grade one submission folder; returns its :class:`SubmissionResult`.
 
-    ``sandbox`` may be a started, unused worker (batch grading keeps them warm); it is closed here.
-    Raises :class:`GradingError` only when grading cannot run at all; a submission that can't be
-    read gives a result with ``error`` set and zero points.
+    Workers are forked from ``zygote`` (a warm fork server that batch grading keeps for many
+    submissions; it is reset, not closed, here); without one, a private fork server is started,
+    with Keras preloaded when a graded topic needs it. ``sandbox`` may instead be a ready worker;
+    it is closed here. Raises :class:`GradingError` only when grading cannot run at all; a
+    submission that can't be read gives a result with ``error`` set and zero points.
     """
     from autograder.plugin import GraderPlugin
 
@@ -114,12 +122,14 @@ def grade_submission(
         if sandbox is not None:
             sandbox.close()
         return SubmissionResult(label, topics=declared, error=str(exc), duration=time.perf_counter() - start)
-    config = config or sandbox_config(course)
+    config = config or sandbox_config(course, preload=_preload(course, names))
     protections = warn_protections(config)
     files = {**files, **{f"{n}.py": f"raise ImportError({reason!r})\n" for n, reason in problems.items()}}
-    box = sandbox or Sandbox(files, config)
-    if sandbox is not None:
-        box.files = files
+    own_zygote = None
+    if sandbox is None and zygote is None:
+        zygote = own_zygote = Zygote(config).start()  # imports in the background while pytest starts
+    box = sandbox or Sandbox(files, config, zygote=zygote)
+    box.files = files
     session = Session(box, {Path(f).stem for f in files}, course.memory_limit_mb)
     plugin = GraderPlugin(course, session)
     args = [
@@ -137,6 +147,8 @@ def grade_submission(
         raise GradingError(str(exc)) from exc
     finally:
         box.close()
+        if own_zygote is not None:
+            own_zygote.close()
     if plugin.collect_errors:
         raise GradingError("the checks could not be collected:\n" + "\n".join(plugin.collect_errors))
     if code not in (0, 1):

@@ -261,3 +261,51 @@ def test_crafted_frames_cannot_run_code(tmp_path):
 def test_announced_size_over_the_limit_is_refused():
     with pytest.raises(wire.WireError):
         wire.frame_length_from_prefix(struct.pack(">Q", wire.MAX_FRAME_BYTES + 1))
+
+
+# -- the fork server: one submission after another, nothing carried over -------------------------
+
+LEAKY = (
+    "import glob, os, subprocess, sys\n"
+    "def leave_traces():\n"
+    "    open('note.txt', 'w').write('answers')\n"
+    "    for folder in ('/tmp', '/dev/shm', os.path.expanduser('~')):\n"
+    "        try:\n"
+    "            open(os.path.join(folder, 'leak.txt'), 'w').write('answers')\n"
+    "        except OSError:\n"
+    "            pass\n"
+    "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\n"
+    "    return os.getpid()\n"
+    "def look():\n"
+    "    found = [p for folder in ('/tmp', '/dev/shm') for p in glob.glob(folder + '/**/*.txt', recursive=True)]\n"
+    "    return found\n"
+)
+
+
+def test_workers_forked_for_successive_submissions_share_nothing():
+    from autograder.sandbox.client import Zygote
+
+    config = SandboxConfig()
+    with Zygote(config) as zygote:
+        with Sandbox({"m.py": LEAKY}, config, zygote=zygote) as first:
+            first.import_module("m")
+            assert first.request({"op": "call", "target": {"module": "m", "attr": "leave_traces"}}).ok
+            assert first.request({"op": "call", "target": {"module": "m", "attr": "look"}}).value  # it sees its own
+        with Sandbox({"m.py": LEAKY}, config, zygote=zygote) as second:
+            second.import_module("m")
+            seen = second.request({"op": "call", "target": {"module": "m", "attr": "look"}})
+        assert seen.ok and seen.value == []
+        sleepers = [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(600)" in " ".join(p.info["cmdline"] or [])]
+        assert sleepers == []
+
+
+def test_a_fork_server_restarts_a_timed_out_worker():
+    from autograder.sandbox.client import Zygote
+
+    src = "def spin():\n    while True:\n        pass\ndef one():\n    return 1\n"
+    config = SandboxConfig()
+    with Zygote(config) as zygote, Sandbox({"m.py": src}, config, zygote=zygote) as box:
+        box.import_module("m")
+        assert box.request({"op": "call", "target": {"module": "m", "attr": "spin"}}, 0.5).status == "timeout"
+        again = box.request({"op": "call", "target": {"module": "m", "attr": "one"}})
+        assert again.value == 1 and box.starts == 2

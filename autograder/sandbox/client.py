@@ -11,10 +11,12 @@ network and its own process namespace; run as root, it drops to ``nobody``.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -98,7 +100,13 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
-def _bwrap_options(masks) -> list[str]:
+def _bwrap_options(masks, *, zygote: bool = False) -> list[str]:
+    """bubblewrap's options: read-only root, masks, private /tmp, new namespaces, few capabilities.
+
+    As root the sandbox gets no user namespace, so its process really becomes ``nobody``: a worker
+    keeps only the two capabilities it needs to drop its user; a zygote (fork server, trusted code)
+    also keeps those it needs to kill its children and wipe what they leave in /tmp.
+    """
     opts = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
     hidden = _hidden_ancestors()
     for folder in sorted({f for f, _ in hidden}):
@@ -111,10 +119,12 @@ def _bwrap_options(masks) -> list[str]:
         elif Path(path).exists():
             opts += ["--ro-bind", "/dev/null", str(path)]
     if _is_root():
-        # No user namespace: the worker really becomes `nobody` (it drops itself, with only the two
-        # capabilities it needs for that, before it reads any student code).
-        opts += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                 "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # No user namespace: the worker really becomes `nobody`, dropping its user itself before it
+        # reads any student code.
+        caps = ["CAP_SETUID", "CAP_SETGID"] + (["CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER"] if zygote else [])
+        opts += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL"]
+        for cap in caps:
+            opts += ["--cap-add", cap]
     else:
         opts += ["--unshare-all"]
     return opts + ["--die-with-parent", "--new-session", "--chdir", "/tmp"]
@@ -155,12 +165,193 @@ def missing_protections(config: SandboxConfig) -> list[str]:
     return missing
 
 
+def sandbox_environment(config: SandboxConfig, scratch: str, token: str) -> dict[str, str]:
+    """The whole environment of a worker or zygote: nothing of the grader's own leaks in."""
+    threads = str(config.threads)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": scratch,
+        "KERAS_HOME": os.path.join(scratch, ".keras"),
+        "MPLCONFIGDIR": os.path.join(scratch, ".matplotlib"),
+        "MPLBACKEND": "Agg",
+        "KERAS_BACKEND": "tensorflow",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "TF_DETERMINISTIC_OPS": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+        "OMP_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "TF_NUM_INTRAOP_THREADS": threads,
+        "TF_NUM_INTEROP_THREADS": threads,
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AUTOGRADER_SANDBOX": token,
+        "AUTOGRADER_LIMITS": f"{config.memory_mb},{config.file_size_mb},{config.max_processes}",
+    }
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+class ZygoteError(RuntimeError):
+    """The fork server did not answer (it is restarted on the next fork)."""
+
+
+class Zygote:
+    """A fork server that has imported NumPy (and Keras, when preloaded) once, in the sandbox.
+
+    :meth:`fork` gives a fresh worker in milliseconds instead of a TensorFlow import; it serves one
+    submission at a time, and :meth:`reset` kills whatever that submission's workers left and wipes
+    their scratch space before the next. It starts in the background: the import overlaps with the
+    grader's own start-up, and :meth:`fork` waits for it to be ready.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+        self.token = os.urandom(8).hex()
+        ISSUED_TOKENS.append(self.token)
+        self._scratch: str | None = None
+        self._ready = False
+
+    @property
+    def confined(self) -> bool:
+        return Sandbox.will_confine(self.config)
+
+    def start(self) -> "Zygote":
+        self.close()
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        if self.confined:
+            scratch = "/tmp"
+        else:
+            self._scratch = scratch = tempfile.mkdtemp(prefix="autograder-zygote-")
+            os.chmod(scratch, 0o1777)
+        env = sandbox_environment(self.config, scratch, self.token)
+        env["AUTOGRADER_SCRATCH"] = scratch
+        if _is_root() and (self.confined or _unconfined_drop_possible()):
+            env["AUTOGRADER_DROP_TO"] = str(NOBODY)
+        cmd = [sys.executable, "-E", "-s", "-m", "autograder.sandbox.zygote", "--control-fd", str(child.fileno()),
+               "--preload", ",".join(self.config.preload)]
+        if self.confined:
+            cmd = [bwrap_status()[0], *_bwrap_options(self.config.masks, zygote=True), "--", *cmd, "--confined"]
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         pass_fds=(child.fileno(),), env=env, cwd=scratch, start_new_session=True)
+        finally:
+            child.close()
+        self.sock = parent
+        self._ready = False
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _reply(self, timeout: float) -> dict:
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except OSError as exc:
+            raise ZygoteError(f"the fork server did not answer: {exc}") from exc
+        if not data:
+            raise ZygoteError("the fork server has stopped")
+        return json.loads(data)
+
+    def _ask(self, request: dict, fds: tuple[int, ...] = (), timeout: float = 30.0) -> dict:
+        if not self.alive():
+            self.start()
+        if not self._ready:
+            self._reply(STARTUP_TIMEOUT * 2)
+            self._ready = True
+        payload = json.dumps(request).encode()
+        try:
+            if fds:
+                socket.send_fds(self.sock, [payload], list(fds))
+            else:
+                self.sock.send(payload)
+        except OSError as exc:
+            raise ZygoteError(f"the fork server is gone: {exc}") from exc
+        return self._reply(timeout)
+
+    def fork(self, fd_in: int, fd_out: int) -> int:
+        """A new worker on these pipe ends; returns its process id (as the fork server sees it)."""
+        try:
+            return int(self._ask({"op": "fork"}, (fd_in, fd_out))["pid"])
+        except ZygoteError:
+            self.start()  # a dead or confused fork server: one fresh start, then give up
+            return int(self._ask({"op": "fork"}, (fd_in, fd_out))["pid"])
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        """The worker's exit code (minus the signal number when killed), or None if still running."""
+        try:
+            return self._ask({"op": "wait", "pid": pid, "timeout": timeout}, timeout=timeout + 10)["code"]
+        except ZygoteError:
+            return None
+
+    def reset(self) -> None:
+        """Kill every process the workers left and wipe their scratch space."""
+        if not self.alive():
+            return
+        try:
+            self._ask({"op": "reset"}, timeout=30)
+        except ZygoteError:
+            self.close()
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        sweep(self.token)
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def __enter__(self) -> "Zygote":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _ZygoteChild:
+    """A worker forked by a :class:`Zygote`, with the bits of ``Popen``'s interface Sandbox uses."""
+
+    def __init__(self, zygote: Zygote, pid: int) -> None:
+        self.zygote, self.pid = zygote, pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.zygote.wait(self.pid, 0) if self.zygote.alive() else -signal.SIGKILL
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self.returncode = self.zygote.wait(self.pid, timeout or 0)
+        if self.returncode is None:
+            raise subprocess.TimeoutExpired("worker", timeout)
+        return self.returncode
+
+    def kill_tree(self) -> None:
+        self.zygote.reset()
+
+
 class Sandbox:
     """A worker process for one submission. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, files: dict[str, str], config: SandboxConfig | None = None) -> None:
+    def __init__(self, files: dict[str, str], config: SandboxConfig | None = None, *, zygote: Zygote | None = None) -> None:
         self.files = dict(files)
         self.config = config or SandboxConfig()
+        self.zygote = zygote  # fork workers from it instead of starting Python afresh
         self.proc: subprocess.Popen | None = None
         self.generation = 0
         self.imported: list[str] = []
@@ -209,37 +400,45 @@ class Sandbox:
         return [bwrap_status()[0], *_bwrap_options(self.config.masks), "--", *worker]
 
     def _environment(self, scratch: str) -> dict[str, str]:
-        threads = str(self.config.threads)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": scratch,
-            "KERAS_HOME": os.path.join(scratch, ".keras"),
-            "MPLCONFIGDIR": os.path.join(scratch, ".matplotlib"),
-            "MPLBACKEND": "Agg",
-            "KERAS_BACKEND": "tensorflow",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "TF_ENABLE_ONEDNN_OPTS": "0",
-            "TF_DETERMINISTIC_OPS": "1",
-            "CUDA_VISIBLE_DEVICES": "",
-            "OMP_NUM_THREADS": threads,
-            "OPENBLAS_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
-            "TF_NUM_INTRAOP_THREADS": threads,
-            "TF_NUM_INTEROP_THREADS": threads,
-            "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "AUTOGRADER_SANDBOX": self.token,
-            "AUTOGRADER_LIMITS": f"{self.config.memory_mb},{self.config.file_size_mb},{self.config.max_processes}",
-        }
-        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH"):
-            if key in os.environ:
-                env[key] = os.environ[key]
-        return env
+        return sandbox_environment(self.config, scratch, self.token)
 
     def start(self) -> None:
         """Start a fresh worker (and its preloads). The submission's files follow with the first call,
         so a worker can be started ahead of time and kept warm until a submission needs it."""
         self._kill()
+        if self.zygote is not None:
+            self._fork_from_zygote()
+        else:
+            self._spawn()
+        self.generation += 1
+        self.starts += 1
+        self._loaded = False
+        try:
+            ready, _ = self._receive(time.monotonic() + STARTUP_TIMEOUT)
+        except TimeoutError:
+            ready = CallResult("timeout", error={"message": f"no answer within {STARTUP_TIMEOUT:g} s"})
+        if ready.status != "ready":
+            self._kill()
+            raise SandboxStartError(f"the sandbox worker did not start: {ready.message or ready.status}")
+        if self.config.preload and self.zygote is None:
+            self._request({"op": "preload", "modules": list(self.config.preload)}, STARTUP_TIMEOUT)
+
+    def _fork_from_zygote(self) -> None:
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        try:
+            pid = self.zygote.fork(req_r, resp_w)
+        except ZygoteError as exc:
+            os.close(req_w)
+            os.close(resp_r)
+            raise SandboxStartError(str(exc)) from exc
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.proc = _ZygoteChild(self.zygote, pid)
+        self._fd_w, self._fd_r = req_w, resp_r
+
+    def _spawn(self) -> None:
         if self.confined:
             scratch = "/tmp"
         else:
@@ -267,18 +466,6 @@ class Sandbox:
             os.close(req_r)
             os.close(resp_w)
         self._fd_w, self._fd_r = req_w, resp_r
-        self.generation += 1
-        self.starts += 1
-        self._loaded = False
-        try:
-            ready, _ = self._receive(time.monotonic() + STARTUP_TIMEOUT)
-        except TimeoutError:
-            ready = CallResult("timeout", error={"message": f"no answer within {STARTUP_TIMEOUT:g} s"})
-        if ready.status != "ready":
-            self._kill()
-            raise SandboxStartError(f"the sandbox worker did not start: {ready.message or ready.status}")
-        if self.config.preload:
-            self._request({"op": "preload", "modules": list(self.config.preload)}, STARTUP_TIMEOUT)
 
     def _load(self) -> None:
         """Send the submission's files and redo the imports that worked before a restart."""
@@ -309,7 +496,9 @@ class Sandbox:
 
     def _kill(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None:
+        if isinstance(proc, _ZygoteChild):
+            proc.kill_tree()
+        elif proc is not None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -326,7 +515,8 @@ class Sandbox:
                 except OSError:
                     pass
         self._fd_w = self._fd_r = -1
-        sweep(self.token)
+        if proc is not None and not isinstance(proc, _ZygoteChild):
+            sweep(self.token)
 
     # -- protocol ------------------------------------------------------------------------------
     def _send(self, message: dict) -> None:
@@ -383,7 +573,7 @@ class Sandbox:
                 code = None
         self._kill()
         if why is None:
-            why = describe_exit(code, via_bwrap=self.confined)
+            why = describe_exit(code, via_bwrap=self.confined and self.zygote is None)
         return CallResult("crashed", error={"type": "Crashed", "message": why, "traceback": ""}), None
 
     def _request(self, message: dict, timeout: float) -> CallResult:

@@ -305,7 +305,8 @@ class Worker:
         return response
 
     def _describe(self, exc: BaseException) -> dict:
-        return {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": self._trim(exc)}
+        kind = "MemoryError" if isinstance(exc, MemoryError) else type(exc).__name__  # numpy's _ArrayMemoryError too
+        return {"type": kind, "message": str(exc)[:2000], "traceback": self._trim(exc)}
 
     def _trim(self, exc: BaseException) -> str:
         """The traceback cut down to the frames in submission files (or the last frame if none)."""
@@ -327,14 +328,18 @@ class Worker:
             self.send(self.handle(req))
 
 
-def apply_limits(spec: str) -> None:
-    """Lower this process's resource limits (memory MB, file size MB, processes) for good."""
+def apply_limits(spec: str, uid: int) -> None:
+    """Lower this process's resource limits (memory MB, file size MB, processes) for good.
+
+    The process limit counts every process of the user, so it is set only for the sandbox's own
+    user (``nobody``), never for a developer's account.
+    """
     import resource
     import signal
 
     memory_mb, file_mb, nproc = (int(x) for x in spec.split(","))
     limits = [(resource.RLIMIT_AS, memory_mb << 20), (resource.RLIMIT_FSIZE, file_mb << 20), (resource.RLIMIT_CORE, 0)]
-    if os.getuid() != 0 and os.getuid() == 65534:
+    if uid == 65534:
         limits.append((resource.RLIMIT_NPROC, nproc))
     for which, value in limits:
         soft, hard = resource.getrlimit(which)
@@ -343,28 +348,36 @@ def apply_limits(spec: str) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file fails the write, not the worker
 
 
+def become_worker(fd_in: int, fd_out: int, scratch: str, drop_to: int | None) -> None:
+    """Lower the limits, leave root, and serve the grader on the two pipe ends until told to stop."""
+    uid = drop_to if drop_to is not None else os.getuid()
+    if os.environ.get("AUTOGRADER_LIMITS"):
+        apply_limits(os.environ["AUTOGRADER_LIMITS"], uid)
+    if drop_to is not None:
+        os.setgroups([])
+        os.setgid(drop_to)
+        os.setuid(drop_to)
+        if os.getuid() == 0 or os.geteuid() == 0:
+            raise SystemExit("could not leave the root user")
+    os.makedirs(scratch, exist_ok=True)
+    os.chdir(scratch)
+    os.environ.update(HOME=scratch, KERAS_HOME=os.path.join(scratch, ".keras"), MPLCONFIGDIR=os.path.join(scratch, ".matplotlib"))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    worker = Worker(fd_in, fd_out, Path(scratch))
+    worker.send({"id": 0, "status": "ready", "value": {"pid": os.getpid(), "uid": os.getuid()}})
+    worker.serve()
+    os._exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fd-in", type=int, required=True)
     parser.add_argument("--fd-out", type=int, required=True)
     parser.add_argument("--scratch", required=True)
     args = parser.parse_args(argv)
-    drop_to = os.environ.get("AUTOGRADER_DROP_TO")
-    if drop_to and os.getuid() == 0:
-        os.setgroups([])
-        os.setgid(int(drop_to))
-        os.setuid(int(drop_to))
-        if os.getuid() == 0 or os.geteuid() == 0:
-            raise SystemExit("could not leave the root user")
-    if os.environ.get("AUTOGRADER_LIMITS"):
-        apply_limits(os.environ["AUTOGRADER_LIMITS"])
-    os.chdir(args.scratch)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    worker = Worker(args.fd_in, args.fd_out, Path(args.scratch))
-    worker.send({"id": 0, "status": "ready", "value": {"pid": os.getpid(), "uid": os.getuid()}})
-    worker.serve()
-    os._exit(0)
+    drop = os.environ.get("AUTOGRADER_DROP_TO")
+    become_worker(args.fd_in, args.fd_out, args.scratch, int(drop) if drop and os.getuid() == 0 else None)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,183 @@
+"""The fork server: imports TensorFlow once, then forks a fresh worker for every submission.
+
+Started by :class:`autograder.sandbox.client.Zygote` inside the same confinement as a worker. It
+never runs student code itself: each child drops to the unprivileged user (when the zygote runs as
+root), lowers its limits and becomes a :class:`~autograder.sandbox.worker.Worker` on the two pipe
+ends the grader sent along with the request (``SCM_RIGHTS``). Between submissions the grader asks
+for a ``reset``: every process the children left is killed and their scratch folders are wiped, so
+nothing of one submission is there for the next.
+
+Control messages are JSON over a Unix socket: ``fork`` (with two fds) -> ``{"pid"}``, ``wait``
+``{"pid", "timeout"}`` -> ``{"code"}`` (exit code, or minus the signal; ``None`` if still running),
+``reset`` -> ``{}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import importlib
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _status_code(status: int) -> int:
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+class Zygote:
+    def __init__(self, ctl: socket.socket, drop_to: int | None, confined: bool) -> None:
+        self.ctl = ctl
+        self.drop_to = drop_to
+        self.confined = confined
+        self.codes: dict[int, int] = {}
+        self.count = 0
+        self.scratch_root = "/tmp" if confined else os.environ.get("AUTOGRADER_SCRATCH", "/tmp")
+        self.scratches: list[str] = []
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.codes[pid] = _status_code(status)
+
+    def fork(self, fds: list[int]) -> dict:
+        self.count += 1
+        scratch = os.path.join(self.scratch_root, f"autograder-w{os.getpid()}-{self.count}")
+        self.scratches.append(scratch)  # the child makes it, as its own user
+        pid = os.fork()
+        if pid == 0:  # the child: becomes a worker and never returns
+            try:
+                self.ctl.close()
+                os.setsid()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                from autograder.sandbox import worker
+
+                worker.become_worker(fds[0], fds[1], scratch, self.drop_to)
+            finally:
+                os._exit(70)
+        for fd in fds:
+            os.close(fd)
+        return {"pid": pid}
+
+    def wait(self, pid: int, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.reap()
+            if pid in self.codes:
+                return {"code": self.codes[pid]}
+            if time.monotonic() >= deadline:
+                return {"code": None}
+            time.sleep(0.02)
+
+    def descendants(self) -> list[int]:
+        """Every process below this one (orphans come back to us: we are a subreaper)."""
+        me = os.getpid()
+        parents = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                parents[int(entry)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        below, changed = set(), True
+        while changed:
+            changed = False
+            for pid, ppid in parents.items():
+                if pid not in below and (ppid == me or ppid in below):
+                    below.add(pid)
+                    changed = True
+        return sorted(below)
+
+    def reset(self) -> dict:
+        for _ in range(5):
+            pids = self.descendants()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.02)
+            self.reap()
+        self.reap()
+        for scratch in self.scratches:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self.scratches.clear()
+        if self.confined:  # the private /tmp and /dev/shm belong to this sandbox alone: empty them
+            for folder in ("/tmp", "/dev/shm"):
+                for name in os.listdir(folder) if os.path.isdir(folder) else ():
+                    path = os.path.join(folder, name)
+                    try:
+                        shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+                    except OSError:
+                        pass
+        self.codes.clear()
+        return {}
+
+    def serve(self) -> None:
+        self.ctl.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())
+        while True:
+            msg, fds, _flags, _addr = socket.recv_fds(self.ctl, 65536, 2)
+            if not msg:
+                return
+            req = json.loads(msg)
+            self.reap()
+            op = req.get("op")
+            if op == "fork":
+                reply = self.fork(list(fds))
+            elif op == "wait":
+                reply = self.wait(int(req["pid"]), float(req.get("timeout", 0)))
+            elif op == "reset":
+                reply = self.reset()
+            else:
+                reply = {"error": f"unknown op {op!r}"}
+            self.ctl.send(json.dumps(reply).encode())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--preload", default="")
+    parser.add_argument("--confined", action="store_true")
+    args = parser.parse_args(argv)
+    drop = os.environ.get("AUTOGRADER_DROP_TO")
+    drop_to = int(drop) if drop and os.getuid() == 0 else None
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    import numpy  # noqa: F401 - imported once here, shared by every forked worker
+
+    from autograder.reference import lazy_keras
+    from autograder.sandbox import worker  # noqa: F401
+
+    for name in filter(None, args.preload.split(",")):
+        importlib.import_module(name)
+    if "keras" not in args.preload.split(","):
+        lazy_keras()
+    ctl = socket.socket(fileno=args.control_fd)
+    Zygote(ctl, drop_to, args.confined).serve()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
