@@ -16,9 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading import grade_submission
+from autograder.course import load
+from autograder.grading import grade_submission, sandbox_config
+from autograder.sandbox.client import Zygote
 
 CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    """One warm fork server for the whole corpus, as batch grading keeps one per job."""
+    with Zygote(sandbox_config(load(), preload=("keras",))) as z:
+        yield z
 
 
 def _header(path: Path) -> dict[str, str]:
@@ -38,11 +47,11 @@ def _cases():
 
 
 @pytest.mark.parametrize("case", list(_cases()))
-def test_corpus_case(case: Path, tmp_path: Path) -> None:
+def test_corpus_case(case: Path, tmp_path: Path, zygote: Zygote) -> None:
     topic = case.parent.name
     head = _header(case)
     shutil.copy(case, tmp_path / f"{topic}.py")
-    result = grade_submission(tmp_path, topics=[topic])
+    result = grade_submission(tmp_path, topics=[topic], zygote=zygote)
     assert result.checks, f"no checks ran for {topic}"
     not_passed = {c.id.split("::")[1]: c for c in result.checks if c.status != "passed"}
     if "expect-fail" not in head:
@@ -59,8 +68,6 @@ def test_corpus_case(case: Path, tmp_path: Path) -> None:
 
 
 def test_corpus_has_two_mistakes_per_topic() -> None:
-    from autograder.course import load
-
     for topic in load().topic_names:
         mistakes = [p for p in (CORPUS / topic).glob("*.py") if "expect-fail" in _header(p)]
         assert len(mistakes) >= 2, f"the corpus needs at least two realistic mistakes for {topic}"
