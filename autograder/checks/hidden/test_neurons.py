@@ -1,0 +1,154 @@
+"""Hidden checks for ``neurons``: seeded random layers and networks against the reference.
+
+Activations are handed to student code by name (``fn("probe:sigmoid")``); the expected values are
+computed here, in the trusted process, with the same plain NumPy functions.
+"""
+
+import numpy as np
+import pytest
+
+from autograder.checking import assert_close, assert_shape, assert_unchanged, show
+from autograder.sandbox import probes
+from autograder.sandbox.proxy import fn
+
+
+def _as_number(value, kinds: str):
+    """``value`` as a Python number when it is one number of a dtype kind in ``kinds``, else None.
+
+    A NumPy scalar returned by student code (``np.int64``, ``np.float32``) currently arrives from
+    the sandbox as an array of shape ``(1,)``, so one-element arrays count as numbers.
+    """
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return arr.item() if arr.size == 1 and arr.ndim <= 1 and arr.dtype.kind in kinds else None
+
+
+def _layer(rng, batch, n_in, n_out):
+    return rng.normal(size=(batch, n_in)), rng.normal(size=(n_in, n_out)), rng.normal(size=n_out)
+
+
+def _network(reference, sizes, seed):
+    """Parameters with random (non-zero) biases, so a forgotten bias shows."""
+    rng = np.random.default_rng(seed)
+    return [(W, rng.normal(size=b.shape)) for W, b in reference.init_params(sizes, seed=seed)]
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("z = x @ W + b with x of shape (batch, n_in) and W of shape (n_in, n_out); the bias is added "
+                  "to every row of the batch before the activation.")
+def test_dense_forward_matches_reference(student, reference):
+    """dense_forward matches the reference on random batches"""
+    rng = np.random.default_rng(101)
+    for batch, n_in, n_out in [(6, 4, 3), (1, 5, 2), (3, 2, 7)]:
+        x, W, b = _layer(rng, batch, n_in, n_out)
+        call = f"dense_forward(x of shape {x.shape}, W of shape {W.shape}, b of shape {b.shape}, sigmoid)"
+        got = student.dense_forward(x, W, b, fn("probe:sigmoid"))
+        assert_close(got, reference.dense_forward(x, W, b, probes.sigmoid), call)
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Apply the activation you are given (the `activation` argument), once, to the weighted sums.")
+def test_dense_forward_uses_given_activation(student, reference):
+    """dense_forward applies whichever activation it is given"""
+    rng = np.random.default_rng(102)
+    x, W, b = _layer(rng, 4, 3, 5)
+    for name, act in [("identity", probes.identity), ("tanh", np.tanh)]:
+        ref = f"probe:{name}" if name == "identity" else f"numpy:{name}"
+        call = f"dense_forward(x of shape {x.shape}, W, b, activation={name})"
+        got = student.dense_forward(x, W, b, fn(ref))
+        assert_close(got, reference.dense_forward(x, W, b, act), call)
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Sum over every pair of consecutive layers: n_in * n_out weights plus n_out biases; "
+                  "return an integer.")
+def test_count_parameters_matches_reference(student, reference):
+    """count_parameters counts weights and biases of several networks, as an integer"""
+    for sizes in ([2, 3], [10, 1], [4, 8, 8, 3], [64, 32, 16, 8, 4, 2], [100, 100]):
+        call = f"count_parameters({sizes})"
+        got = student.count_parameters(sizes)
+        number = _as_number(got, "iu")
+        assert number is not None, f"{call} returned {show(got)}; expected a whole number (int)"
+        expected = reference.count_parameters(sizes)
+        assert number == expected, f"{call} returned {number}; expected {expected}"
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Glorot uniform: W ~ U(-limit, limit) with limit = sqrt(6 / (n_in + n_out)), a uniform "
+                  "(not normal) draw over the whole interval; biases start at 0.")
+def test_init_params_glorot_uniform(student):
+    """init_params draws W uniformly within the Glorot limit and sets b to zero"""
+    sizes = [400, 300, 20]
+    call = f"init_params({sizes}, seed=3)"
+    params = student.init_params(sizes, 3)
+    assert len(params) == 2, f"{call} returned {len(params)} pairs; expected 2"
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        W, b = params[i]
+        where = f"{call}[{i}]"
+        assert_shape(W, (n_in, n_out), f"{where}[0] (W)")
+        assert_close(b, np.zeros(n_out), f"{where}[1] (b)")
+        W = np.asarray(W, dtype=float)
+        limit = np.sqrt(6.0 / (n_in + n_out))
+        assert np.all(np.abs(W) <= limit), (
+            f"{where}[0] (W) reaches {np.abs(W).max():.4f}, outside the Glorot limit ±{limit:.4f}")
+        # U(-limit, limit) has mean 0 and standard deviation limit / sqrt(3); thousands of draws pin them.
+        std, mean = W.std(), W.mean()
+        assert abs(std - limit / np.sqrt(3)) < 0.05 * limit, (
+            f"{where}[0] (W) has standard deviation {std:.4f}; "
+            f"U(-{limit:.4f}, {limit:.4f}) has {limit / np.sqrt(3):.4f}")
+        assert abs(mean) < 0.05 * limit, f"{where}[0] (W) has mean {mean:.4f}; expected about 0"
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Make one generator from the seed (np.random.default_rng(seed)) and draw every layer from it: "
+                  "the same seed must give the same network, another seed another one, and layers must differ.")
+def test_init_params_reproducible(student):
+    """init_params is reproducible with its seed, and different seeds give different networks"""
+    sizes = [6, 6, 6, 6]
+    first = student.init_params(sizes, 7)
+    again = student.init_params(sizes, 7)
+    other = student.init_params(sizes, 8)
+    call = f"init_params({sizes}, seed=7)"
+    assert len(first) == len(again) == len(other) == 3, f"{call} returned {len(first)} pairs; expected 3"
+    for i, ((W1, _), (W2, _)) in enumerate(zip(first, again)):
+        assert np.array_equal(W1, W2), f"two calls of {call} gave different W for layer {i}"
+    assert not np.allclose(first[0][0], other[0][0]), f"{call} and seed=8 gave the same first-layer W"
+    assert not np.allclose(first[0][0], first[1][0]), (
+        f"{call} gave the same W to layers 0 and 1; draw every layer from one generator")
+    default = student.init_params(sizes)
+    again0 = student.init_params(sizes, 0)
+    assert np.array_equal(default[0][0], again0[0][0]), f"init_params({sizes}) and seed=0 gave different W"
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Feed each layer's activations into the next layer; every layer but the last uses the hidden "
+                  "activation, the last one the output activation.")
+def test_mlp_forward_matches_reference(student, reference):
+    """mlp_forward matches the reference for a deep and a one-layer network"""
+    rng = np.random.default_rng(104)
+    for sizes, seed in ([5, 7, 4, 3], 11), ([4, 2], 12):
+        params = _network(reference, sizes, seed)
+        x = rng.normal(size=(6, sizes[0]))
+        call = f"mlp_forward(x of shape {x.shape}, params of a {sizes} network, hidden=sigmoid, output=identity)"
+        got = student.mlp_forward(x, params, fn("probe:sigmoid"), fn("probe:identity"))
+        assert_close(got, reference.mlp_forward(x, params, probes.sigmoid, probes.identity), call)
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Read the parameters without changing them: no params.pop(), no in-place updates of x or W.")
+def test_mlp_forward_leaves_inputs_unchanged(student, reference):
+    """mlp_forward leaves x and params as they were"""
+    rng = np.random.default_rng(105)
+    params = _network(reference, [3, 4, 2], 21)
+    x = rng.normal(size=(5, 3))
+    call = "mlp_forward(x, params of a [3, 4, 2] network, hidden=tanh, output=softmax)"
+    _, (x_after, params_after, _, _), _ = student.probe(
+        "call_and_inputs", student.mlp_forward, x, params, fn("numpy:tanh"), fn("probe:softmax"))
+    assert_unchanged(x, x_after, "x", call)
+    assert len(params_after) == len(params), (
+        f"{call} changed the length of params from {len(params)} to {len(params_after)}")
+    for i, ((W, b), (W_after, b_after)) in enumerate(zip(params, params_after)):
+        assert_unchanged(W, W_after, f"params[{i}][0] (W)", call)
+        assert_unchanged(b, b_after, f"params[{i}][1] (b)", call)

@@ -1,0 +1,45 @@
+"""Self-checks for ``activations``: known values and properties, no reference solution.
+
+These run on the student's machine; the hidden checks compare with the reference on more inputs,
+at z = ±1000, along other axes, and inside Keras models.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from autograder.checking import assert_close, assert_shape
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("σ(z) = 1 / (1 + e^(-z)), applied to every entry; the result keeps the shape of z.")
+def test_sigmoid_known_values(student):
+    """sigmoid on a small 2-D array (σ(0) = 1/2)"""
+    z = np.array([[-2.0, -1.0, 0.0], [1.0, 2.0, 3.0]])
+    expected = np.array([[1.0 / (1.0 + math.exp(-v)) for v in row] for row in z])
+    assert_close(student.sigmoid(z), expected, "sigmoid([[-2, -1, 0], [1, 2, 3]])")
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("ReLU keeps the positive part; its slope is 1 for z > 0 and 0 otherwise, at z = 0 too.")
+def test_relu_and_derivative_small_example(student):
+    """relu and relu_derivative on [-2, 0, 3] (slope 0 at z = 0)"""
+    z = np.array([-2.0, 0.0, 3.0])
+    assert_close(student.relu(z), np.array([0.0, 0.0, 3.0]), "relu([-2, 0, 3])")
+    assert_close(student.relu_derivative(z), np.array([0.0, 0.0, 1.0]), "relu_derivative([-2, 0, 3])")
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Exponentiate, then divide by the sum along `axis` (for a batch: each row on its own).")
+def test_softmax_rows_sum_to_one(student):
+    """softmax gives positive values summing to 1 for one example and for each row of a batch"""
+    z = np.array([1.0, 2.0, 3.0])
+    e = np.exp(z)
+    assert_close(student.softmax(z), e / e.sum(), "softmax([1, 2, 3])")
+    batch = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    call = "softmax([[1, 2, 3], [0, 0, 0]])"
+    got = student.softmax(batch)
+    assert_shape(got, (2, 3), call)
+    assert_close(np.sum(got, axis=-1), np.ones(2), call, what="has row sums")
+    assert_close(got[1], np.full(3, 1.0 / 3.0), call, what="has second row")

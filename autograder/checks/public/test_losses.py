@@ -1,0 +1,71 @@
+"""Self-checks for ``losses``: hand-worked values, no reference solution.
+
+These run on the student's machine; the hidden checks compare with the reference on random data,
+at probabilities of exactly 0 and 1, and inside a compiled Keras model.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from autograder.checking import assert_close, show
+from autograder.sandbox.proxy import fn
+
+
+def _as_number(value, kinds: str):
+    """``value`` as a Python number when it is one number of a dtype kind in ``kinds``, else None.
+
+    A NumPy scalar returned by student code (``np.int64``, ``np.float32``) currently arrives from
+    the sandbox as an array of shape ``(1,)``, so one-element arrays count as numbers.
+    """
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return arr.item() if arr.size == 1 and arr.ndim <= 1 and arr.dtype.kind in kinds else None
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("L2 averages the squared differences, L1 the absolute differences, each over the last axis "
+                  "only: one loss per example.")
+def test_l1_and_l2_small_example(student):
+    """mean_squared_error and mean_absolute_error on two hand-worked examples"""
+    y_true = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    y_pred = np.array([[2.0, 2.0, 1.0], [0.5, -0.5, 0.0]])
+    call = "{}([[1, 2, 3], [0, 0, 0]], [[2, 2, 1], [0.5, -0.5, 0]])"
+    # differences [-1, 0, 2] and [-0.5, 0.5, 0]
+    assert_close(student.mean_squared_error(y_true, y_pred), np.array([5.0 / 3.0, 0.5 / 3.0]),
+                 call.format("mean_squared_error"))
+    assert_close(student.mean_absolute_error(y_true, y_pred), np.array([1.0, 1.0 / 3.0]),
+                 call.format("mean_absolute_error"))
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("Cross-entropy is -log of the probability given to the right answer: y log p + (1 - y) log(1 - p) "
+                  "for binary targets, the log-probability of the true class for one-hot or integer labels.")
+def test_cross_entropy_known_values(student):
+    """binary, categorical and sparse categorical cross-entropy on hand-worked examples"""
+    got = student.binary_crossentropy(np.array([[1.0], [0.0]]), np.array([[0.5], [0.25]]))
+    assert_close(got, np.array([math.log(2.0), -math.log(0.75)]), "binary_crossentropy([[1], [0]], [[0.5], [0.25]])")
+    p = np.array([[0.25, 0.5, 0.25], [0.8, 0.1, 0.1]])
+    expected = np.array([math.log(2.0), -math.log(0.8)])
+    got = student.categorical_crossentropy(np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]), p)
+    call = "categorical_crossentropy([[0, 1, 0], [1, 0, 0]], [[0.25, 0.5, 0.25], [0.8, 0.1, 0.1]])"
+    assert_close(got, expected, call)
+    got = student.sparse_categorical_crossentropy(np.array([1, 0]), p)
+    assert_close(got, expected, "sparse_categorical_crossentropy([1, 0], [[0.25, 0.5, 0.25], [0.8, 0.1, 0.1]])")
+
+
+@pytest.mark.points(1)
+@pytest.mark.hint("The cost is one number: the average (not the sum) of the per-example losses.")
+def test_cost_is_mean_of_losses(student):
+    """cost averages the per-example losses into one number"""
+    y_true = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    y_pred = np.zeros((4, 2))
+    call = "cost(L2 loss, y_true=[[0, 0], [1, 1], [2, 2], [3, 3]], y_pred=zeros)"
+    got = student.cost(fn("probe:mean_squared"), y_true, y_pred)
+    # per-example losses [0, 1, 4, 9]
+    number = _as_number(got, "iuf")
+    assert number is not None, f"{call} returned {show(got)}; expected one number"
+    assert abs(number - 3.5) < 1e-6, f"{call} returned {number}; expected 3.5"
