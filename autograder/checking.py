@@ -13,8 +13,10 @@ MAX_SHOWN = 8
 
 def show(value) -> str:
     """A short, readable rendering of a value for feedback."""
-    if isinstance(value, np.ndarray) or (isinstance(value, (list, tuple)) and value and isinstance(value[0], (int, float, np.number))):
+    if isinstance(value, (np.ndarray, np.generic)) or (isinstance(value, (list, tuple)) and value and isinstance(value[0], (int, float, np.number))):
         arr = np.asarray(value)
+        if arr.ndim == 0:
+            return repr(arr.item())
         if arr.dtype.kind in "fc" or arr.dtype.kind in "iub":
             flat = arr.ravel()
             body = np.array2string(flat[:MAX_SHOWN], precision=4, separator=", ", suppress_small=True)

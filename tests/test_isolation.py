@@ -309,3 +309,25 @@ def test_a_fork_server_restarts_a_timed_out_worker():
         assert box.request({"op": "call", "target": {"module": "m", "attr": "spin"}}, 0.5).status == "timeout"
         again = box.request({"op": "call", "target": {"module": "m", "attr": "one"}})
         assert again.value == 1 and box.starts == 2
+
+
+def test_wire_keeps_zero_d_arrays_and_numpy_scalars():
+    assert wire.decode(wire.encode(np.asarray(3.0))).shape == ()
+    back = wire.decode(wire.encode(np.float32(1.5)))
+    assert isinstance(back, np.float32) and back == 1.5
+
+
+def test_not_implemented_from_a_library_is_an_error_not_a_stub():
+    src = (
+        "import numbers\n"
+        "def stub():\n    raise NotImplementedError('TODO')\n"
+        "def via_helper():\n    return _helper()\n"
+        "def _helper():\n    raise NotImplementedError('my own unfinished helper')\n"
+        "def library():\n    return numbers.Complex.__add__(None, 1)  # the standard library raises it\n"
+    )
+    with Sandbox({"m.py": src}) as box:
+        box.import_module("m")
+        call = lambda name: box.request({"op": "call", "target": {"module": "m", "attr": name}})  # noqa: E731
+        assert call("stub").status == "not_attempted"
+        assert call("via_helper").status == "not_attempted"
+        assert call("library").status == "error"

@@ -110,6 +110,15 @@ def keras_compiled_loss(loss, x, y_onehot, W, b):
     return before, after
 
 
+def plain_model(input_dim: int, units: int, activation: str):
+    """A small uncompiled Keras model built here, not by the student: for judging ``compile_model``
+    on its own, whatever the student's builders do."""
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(input_dim,)), keras.layers.Dense(8, activation="relu"),
+                             keras.layers.Dense(units, activation=activation)])
+
+
 def _activation_name(layer) -> str | None:
     act = getattr(layer, "activation", None)
     if act is None:

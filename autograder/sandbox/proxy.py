@@ -250,7 +250,12 @@ class Remote:
         s = self._session
         message = {"op": "getattr", "target": {"handle": self._handle.id, "attr": name}}
         self._check_alive()
-        return s.run(message, 30.0, f".{name}", None)
+        try:
+            return s.run(message, 30.0, f".{name}", None)
+        except StudentError as exc:
+            if exc.result is not None and (exc.result.error or {}).get("type") == "AttributeError":
+                raise AttributeError(str(exc)) from None  # so hasattr() and getattr(..., default) work
+            raise
 
     def __call__(self, *args, **kwargs):
         self._check_alive()
@@ -276,6 +281,8 @@ def _short_args(args, kwargs) -> str:
     def one(v):
         if isinstance(v, wire.Ref):
             return v.name.split(":", 1)[1]
+        if isinstance(v, (Remote, StudentFunction)):
+            return repr(v)
         text = repr(v).replace("\n", " ")
         if hasattr(v, "shape"):
             text = f"array of shape {tuple(v.shape)}" if v.size > 6 else text.replace("array(", "").rstrip(")")

@@ -67,12 +67,13 @@ class _Encoder:
             return int(obj)
         if isinstance(obj, float):
             return obj if math.isfinite(obj) else {"__t": "float", "v": repr(obj)}
-        if isinstance(obj, np.generic) and obj.dtype.kind in _ALLOWED_KINDS:
-            return self.encode(np.asarray(obj), depth)
-        if isinstance(obj, np.ndarray) and obj.dtype.kind in _ALLOWED_KINDS:
-            arr = np.ascontiguousarray(obj)
+        if isinstance(obj, (np.ndarray, np.generic)) and obj.dtype.kind in _ALLOWED_KINDS:
+            arr = np.ascontiguousarray(obj).reshape(np.shape(obj))  # ascontiguousarray makes 0-d 1-d
             self.blobs.append(arr.tobytes())
-            return {"__t": "nd", "i": len(self.blobs) - 1, "dtype": arr.dtype.str, "shape": list(arr.shape)}
+            node = {"__t": "nd", "i": len(self.blobs) - 1, "dtype": arr.dtype.str, "shape": list(arr.shape)}
+            if isinstance(obj, np.generic):
+                node["scalar"] = True  # a NumPy scalar (np.float32(1.5)) comes back as one, not as a 0-d array
+            return node
         if isinstance(obj, list):
             return [self.encode(v, depth + 1) for v in obj]
         if isinstance(obj, tuple):
@@ -166,7 +167,8 @@ def _decode_array(node: dict, blobs: list[bytes]) -> np.ndarray:
     blob = blobs[index]
     if math.prod(shape) * dtype.itemsize != len(blob):
         raise WireError("array bytes do not match its shape and dtype")
-    return np.frombuffer(blob, dtype=dtype).reshape(shape).copy()
+    arr = np.frombuffer(blob, dtype=dtype).reshape(shape).copy()
+    return arr[()] if node.get("scalar") is True and arr.ndim == 0 else arr
 
 
 def decode(frame: bytes):

@@ -36,6 +36,14 @@ _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _TENSOR_MODULES = ("tensorflow", "keras", "jax", "torch")
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _plain(text: str) -> str:
+    """Error text without terminal colour codes (Keras decorates its messages with them)."""
+    return _ANSI.sub("", text)
+
+
 class _Capture:
     """Redirects fds 1 and 2 into pipes drained by threads; keeps a bounded prefix per call."""
 
@@ -289,7 +297,10 @@ class Worker:
                 self._seed(req.get("seed"))
                 response["value"] = method(req)
             except NotImplementedError as exc:
-                response.update(status="not_attempted", error=self._describe(exc))
+                # The stub's own `raise NotImplementedError` means "not attempted"; one raised inside a
+                # library (TensorFlow refusing a NumPy call on a symbolic tensor) is an ordinary error.
+                mine = self._raised_in_submission(exc)
+                response.update(status="not_attempted" if mine else "error", error=self._describe(exc))
             except SystemExit as exc:
                 response.update(status="exit", error={"type": "SystemExit", "message": f"the code called sys.exit({exc.code!r})", "traceback": self._trim(exc)})
             except BaseException as exc:  # noqa: BLE001 - everything student code raises is reported
@@ -304,9 +315,13 @@ class Worker:
         response.update(self.capture.collect())
         return response
 
+    def _raised_in_submission(self, exc: BaseException) -> bool:
+        frames = traceback.extract_tb(exc.__traceback__)
+        return bool(frames) and frames[-1].filename.startswith(str(self.subdir))
+
     def _describe(self, exc: BaseException) -> dict:
         kind = "MemoryError" if isinstance(exc, MemoryError) else type(exc).__name__  # numpy's _ArrayMemoryError too
-        return {"type": kind, "message": str(exc)[:2000], "traceback": self._trim(exc)}
+        return {"type": kind, "message": _plain(str(exc))[:2000], "traceback": self._trim(exc)}
 
     def _trim(self, exc: BaseException) -> str:
         """The traceback cut down to the frames in submission files (or the last frame if none)."""
@@ -314,7 +329,7 @@ class Worker:
         mine = [f for f in frames if f.filename.startswith(str(self.subdir))]
         shown = mine or frames[-1:]
         lines = [f'  File "{os.path.basename(f.filename)}", line {f.lineno}, in {f.name}\n    {f.line or ""}' for f in shown]
-        lines.append(f"{type(exc).__name__}: {str(exc)[:500]}")
+        lines.append(f"{type(exc).__name__}: {_plain(str(exc))[:500]}")
         return "\n".join(lines)
 
     def serve(self) -> None:

@@ -1,0 +1,107 @@
+# Generated from solutions/cnn.py by `autograder stubs`: edit the solution, not this file.
+"""Convolutional networks.
+
+Lesson
+------
+A Dense layer connects every pixel to every unit, so a pattern learnt in one corner of an image means
+nothing in another corner. A *convolution* slides one small kernel (e.g. 3x3 weights) over the whole
+image and computes, at every position, the sum of the kernel times the patch beneath it:
+
+    out[i, j] = sum_{u, v} image[i*s + u, j*s + v] * kernel[u, v]        (stride s)
+
+Strictly this is a cross-correlation (the kernel is not flipped); it is what every deep-learning
+library calls convolution. The same few weights are *shared* across positions, so the net detects an
+edge or a corner wherever it is, with far fewer parameters than a Dense layer.
+
+Sizes: with ``padding="valid"`` (no padding) an ``n``-pixel side gives ``floor((n - k) / s) + 1``
+outputs; with ``padding="same"`` Keras pads with zeros so that the output has ``ceil(n / s)`` pixels,
+putting the extra zero (when the padding is odd) at the bottom/right. *Max pooling* keeps the largest
+value of each ``p x p`` block (stride ``p``), halving height and width for ``p = 2``: the map gets
+coarser and a little shift-invariant.
+
+In Keras an image batch is ``(batch, height, width, channels)`` (grey images have one channel);
+``Conv2D(filters, kernel_size)`` maps it to ``(batch, h', w', filters)``, one feature map per kernel,
+each kernel spanning all input channels. A classifier stacks Conv2D + MaxPooling2D blocks, then
+``Flatten`` (or global pooling) and Dense layers ending in a softmax, trained with
+``sparse_categorical_crossentropy`` on integer labels, exactly like the MLP of the previous lesson.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+def conv2d_output_size(input_size, kernel_size, stride=1, padding="valid"):
+    """Output height (or width) of a convolution along one axis, as ``keras.layers.Conv2D`` gives it.
+
+    ``"valid"``: ``floor((n - k) / s) + 1``; ``"same"``: ``ceil(n / s)``.
+
+    >>> conv2d_output_size(28, 3)
+    26
+    >>> conv2d_output_size(28, 3, stride=2, padding="same")
+    14
+    >>> conv2d_output_size(7, 3, stride=2)
+    3
+    """
+    raise NotImplementedError('TODO: count how many kernel positions fit (valid) or how many strides cover the input (same)')
+
+
+def conv2d_forward(image, kernel, stride=1, padding="valid"):
+    """Single-channel 2-D cross-correlation of an ``(H, W)`` image with a ``(kh, kw)`` kernel.
+
+    ``out[i, j] = sum(padded[i*s : i*s + kh, j*s : j*s + kw] * kernel)``, no kernel flip, no bias:
+    what ``keras.layers.Conv2D(1, (kh, kw), strides=s, padding=padding, use_bias=False)`` computes
+    on one channel. ``"same"`` pads with zeros, the larger half of an odd padding at the bottom/right.
+
+    Returns:
+        ``(H', W')`` array, ``H' = conv2d_output_size(H, kh, stride, padding)`` (same for ``W'``).
+
+    >>> image = np.arange(16.0).reshape(4, 4)
+    >>> conv2d_forward(image, np.array([[1.0, 0.0], [0.0, -1.0]]))  # top-left minus bottom-right
+    array([[-5., -5., -5.],
+           [-5., -5., -5.],
+           [-5., -5., -5.]])
+    >>> conv2d_forward(image, np.ones((3, 3)), stride=2, padding="same")  # one zero row/column, bottom/right
+    array([[45., 39.],
+           [66., 50.]])
+    """
+    raise NotImplementedError('TODO: pad (for "same") so the output has ceil(n/s) pixels, then slide the kernel with the stride')
+
+
+def max_pool2d(image, pool_size=2):
+    """Max pooling of an ``(H, W)`` array over ``pool_size x pool_size`` blocks with stride ``pool_size``.
+
+    Like ``keras.layers.MaxPooling2D(pool_size)`` (padding "valid"): the last rows/columns that do not
+    fill a whole block are dropped. Returns ``(H // p, W // p)``.
+
+    >>> max_pool2d(np.arange(20.0).reshape(4, 5))
+    array([[ 6.,  8.],
+           [16., 18.]])
+    """
+    raise NotImplementedError("TODO: drop the incomplete border, view the array as blocks, take each block's max")
+
+
+def build_cnn(input_shape, num_classes):
+    """An uncompiled CNN classifier: Conv2D/MaxPooling2D blocks, then Dense layers ending in a softmax.
+
+    Args:
+        input_shape: ``(height, width, channels)`` of one image, e.g. ``(28, 28, 1)``.
+        num_classes: K; the model maps ``(batch, *input_shape)`` to ``(batch, K)`` probabilities.
+
+    >>> model = build_cnn((28, 28, 1), 5)
+    >>> model.output_shape, model.layers[-1].activation.__name__
+    ((None, 5), 'softmax')
+    >>> [layer.output.shape for layer in model.layers[:2]]  # 28 - 3 + 1 = 26, then 26 // 2 = 13
+    [(None, 26, 26, 16), (None, 13, 13, 16)]
+    """
+    raise NotImplementedError('TODO: two (Conv2D -> MaxPooling2D) blocks with relu, Flatten, a small Dense layer, softmax')
+
+
+def train_cnn(X_train, y_train, seed=0):
+    """Train a CNN on the course's shapes images (``(batch, 28, 28, 1)`` in [0, 1], integer labels); return it.
+
+    Reproducible with ``seed`` (``keras.utils.set_random_seed``). Graded on held-out images against an
+    accuracy bar and a time budget: a few epochs of a small CNN are enough.
+    """
+    raise NotImplementedError('TODO: seed, build_cnn, compile with Adam and sparse categorical cross-entropy, fit a few epochs')

@@ -1,0 +1,86 @@
+# Generated from solutions/mlp.py by `autograder stubs`: edit the solution, not this file.
+"""Multilayer perceptrons in Keras.
+
+Lesson
+------
+A multilayer perceptron (MLP) is the network of the first lessons, built from library layers: a stack
+of fully connected ``Dense`` layers, each computing ``activation(x @ W + b)`` with ``W`` of shape
+``(n_in, n_out)``. Between the input and the output sit *hidden* layers (``relu`` is the usual
+activation); the output layer's activation says what the numbers mean:
+
+- one-of-K classification: ``Dense(K, activation="softmax")``, a probability per class, rows sum to 1;
+  the loss is ``sparse_categorical_crossentropy`` when labels are integers ``(batch,)`` (use
+  ``categorical_crossentropy`` only for one-hot labels ``(batch, K)``);
+- binary classification: ``Dense(1, activation="sigmoid")``, the probability of class 1, with
+  ``binary_crossentropy``.
+
+Shapes: a batch of inputs is ``(batch, n_features)``; every Dense layer maps ``(batch, n_in)`` to
+``(batch, n_out)``; the softmax output is ``(batch, K)``.
+
+Keras offers two ways to wire layers. ``keras.Sequential([...])`` is a plain stack, enough for an MLP.
+The *Functional* API calls layers on tensors, ``x = keras.Input((64,)); h = Dense(32)(x); ...;
+keras.Model(x, out)``, and also allows branches and several inputs or outputs. Both give a
+``keras.Model``; ``model.summary()`` prints every layer's output shape and parameter count (compare
+with ``count_parameters`` of the ``neurons`` lesson).
+
+Building is separate from *compiling*: ``model.compile(optimizer, loss, metrics)`` chooses what to
+minimise (the loss, averaged over a batch into the cost) and how to move the weights (the optimizer,
+here Adam). ``model.fit(X, y, epochs, batch_size)`` then updates the weights after every mini-batch;
+an epoch is one pass over the training data. Accuracy is judged on data the model never trained on.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+def build_mlp(input_dim, num_classes, hidden_units=(64,), activation="relu"):
+    """An uncompiled MLP classifier: ``input_dim`` features -> hidden Dense layers -> softmax over classes.
+
+    Args:
+        input_dim: number of input features; the model takes ``(batch, input_dim)``.
+        num_classes: number of classes K; the model returns ``(batch, K)`` probabilities.
+        hidden_units: the width of each hidden Dense layer, in order (may be empty).
+        activation: the activation of the hidden layers.
+
+    >>> model = build_mlp(64, 10, hidden_units=(32, 16))
+    >>> model.output_shape, model.layers[-1].activation.__name__
+    ((None, 10), 'softmax')
+    >>> model.count_params()  # (64*32 + 32) + (32*16 + 16) + (16*10 + 10)
+    2778
+    """
+    raise NotImplementedError('TODO: a Sequential stack: an Input, one Dense per hidden width, then a softmax Dense')
+
+
+def build_binary_classifier(input_dim, hidden_units=(16,)):
+    """An uncompiled binary classifier whose single sigmoid unit outputs P(class 1), shape ``(batch, 1)``.
+
+    >>> model = build_binary_classifier(30)
+    >>> model.output_shape, model.layers[-1].activation.__name__
+    ((None, 1), 'sigmoid')
+    """
+    raise NotImplementedError('TODO: like build_mlp, but the output layer is one unit with a sigmoid')
+
+
+def compile_model(model, learning_rate=1e-3):
+    """Compile ``model`` with Adam, accuracy, and the loss that fits its output layer; return it.
+
+    One output unit (a sigmoid probability) -> ``binary_crossentropy``; several units (a softmax over
+    classes, integer labels) -> ``sparse_categorical_crossentropy``.
+
+    >>> compile_model(build_binary_classifier(4)).loss
+    'binary_crossentropy'
+    >>> compile_model(build_mlp(4, 3), learning_rate=0.01).loss
+    'sparse_categorical_crossentropy'
+    """
+    raise NotImplementedError('TODO: choose the loss from the number of output units, then model.compile(...)')
+
+
+def train_mlp(X_train, y_train, seed=0):
+    """Train an MLP on the course's digits data (``(batch, 64)`` floats in [0, 1], labels 0..9); return it.
+
+    Reproducible: ``keras.utils.set_random_seed(seed)`` fixes the initial weights and the shuffling.
+    Graded on held-out digits against an accuracy bar and a time budget, so keep it small and quick.
+    """
+    raise NotImplementedError('TODO: seed everything, build a two-hidden-layer MLP (dropout helps), compile, fit a few dozen epochs')
