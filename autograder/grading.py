@@ -122,7 +122,7 @@ def grade_submission(
         if sandbox is not None:
             sandbox.close()
         return SubmissionResult(label, topics=declared, error=str(exc), duration=time.perf_counter() - start)
-    config = config or sandbox_config(course, preload=_preload(course, names))
+    config = config or sandbox_config(course, preload=() if public_only else _preload(course, names))
     protections = warn_protections(config)
     files = {**files, **{f"{n}.py": f"raise ImportError({reason!r})\n" for n, reason in problems.items()}}
     own_zygote = None

@@ -632,8 +632,12 @@ def public_footer(result: SubmissionResult) -> str:
     return f"{n} of {len(public)} public checks pass; hidden checks decide the grade"
 
 
+FEEDBACK_LINES = 8
+
+
 def render_table(result: SubmissionResult, console: Any = None, *, public_only: bool = False) -> Any:
-    """Print one rich table per topic (check, points, coloured status, shortened feedback) and a total.
+    """Print one rich table per topic (check, points, coloured status), then every check that did not
+    pass with its feedback and hint, and a total.
 
     With ``public_only`` (a student's self-check) only public checks are listed and the footer says
     "N of M public checks pass; hidden checks decide the grade". All text from checks and students is
@@ -654,16 +658,27 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
         possible = sum(c.max_points for c in checks) if public_only else summary.max_points
         table = Table(title=Text(f"{_topic_heading(summary)}  {_num(points)} / {_num(possible)}"),
                       title_justify="left", expand=True)
-        table.add_column("Check", overflow="fold")
+        table.add_column("Check", ratio=1, overflow="fold")
         table.add_column("Points", justify="right", no_wrap=True)
         table.add_column("Status", no_wrap=True)
-        table.add_column("Feedback", ratio=1, no_wrap=True, overflow="ellipsis")  # takes what is left
         for c in checks:
-            text = c.feedback if c.passed else c.message() or STATUSES[c.status].meaning
-            short = _first_line(text, 200)
             table.add_row(Text(c.title), f"{_num(c.points)}/{_num(c.max_points)}",
-                          Text(c.label, style=STATUSES[c.status].style), Text(short))
+                          Text(c.label, style=STATUSES[c.status].style))
         console.print(table)
+        # What to fix, in full under the table: the feedback and hint are what a student reads.
+        for c in checks:
+            if c.passed:
+                continue
+            console.print(Text.assemble(("  ✗ ", STATUSES[c.status].style), (c.title, "bold"), f" ({c.label})"))
+            feedback = c.feedback.strip() or STATUSES[c.status].meaning
+            lines = feedback.splitlines()
+            for line in lines[:FEEDBACK_LINES]:
+                console.print(Text("      " + line), overflow="fold")
+            if len(lines) > FEEDBACK_LINES:
+                console.print(Text(f"      ... ({len(lines) - FEEDBACK_LINES} more lines)"), style="dim")
+            if c.hint.strip():
+                console.print(Text.assemble(("      Hint: ", "cyan"), c.hint.strip()), overflow="fold")
+        console.print()
     if public_only:
         console.print(Text(public_footer(result), style="bold"))
     else:

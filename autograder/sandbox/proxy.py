@@ -93,6 +93,8 @@ class Session:
             return self._wrap(result.value)
         err = result.error or {}
         text = f"{err.get('type', '')}: {err.get('message', '')}".strip(": ")
+        if result.status == "not_attempted":
+            text = f"not written yet (it still raises NotImplementedError: {err.get('message', '')})"
         if err.get("type") == "MemoryError":
             text = f"MemoryError: the code needed more than the memory limit of {self.memory_mb} MB"
         raise _FAILURES.get(result.status, StudentCrash)(text, result, call)
