@@ -204,11 +204,13 @@ class Student:
     def probe(self, name: str, *args, budget: float | None = None, seed: int | None = 0, **kwargs):
         """Run one of :mod:`autograder.sandbox.probes` in the sandbox, on student objects."""
         s = self._session
-        for value in list(args) + list(kwargs.values()):
-            if isinstance(value, StudentFunction):
-                self.require(value._name, f"probe {name}")
+        functions = [v for v in list(args) + list(kwargs.values()) if isinstance(v, StudentFunction)]
+        # Feedback names the student's function the probe exercises, not the probe.
+        call = f"{functions[0]._name}(...)" if functions else f"probe {name}"
+        for value in functions:
+            self.require(value._name, call)
         message = {"op": "call", "target": {"probe": name}, "args": s.unwrap(list(args)), "kwargs": s.unwrap(kwargs)}
-        return s.run(message, budget or self._train_budget, f"probe {name}", seed)
+        return s.run(message, budget or self._train_budget, call, seed)
 
 
 class StudentFunction:
