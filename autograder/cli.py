@@ -134,5 +134,69 @@ def demo() -> None:
         res.render_table(grade_submission(folder, course=course, name=label))
 
 
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace OUT if it holds an earlier release.")
+def release(out: Path, force: bool) -> None:
+    """Build the student release in the new folder OUT.
+
+    Exercises (generated from solutions/), public checks, data sets, the package and a student
+    README; no solutions, hidden checks or secret seeds. The bundle is scanned for every solution
+    and hidden-check line before this command reports success.
+    """
+    from autograder.release import ReleaseError, build_release, find_leaks, secret_lines
+
+    course = _course()
+    try:
+        folder = build_release(out, course=course, force=force)
+    except ReleaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    secrets = secret_lines(course)
+    leaks = find_leaks(folder, course, secrets=secrets)
+    if leaks:
+        raise click.ClickException(f"the release in {folder} holds grader-only lines; not usable:\n" + "\n".join(leaks[:20]))
+    click.echo(f"student release: {folder} (scanned for {len(secrets)} grader-only lines: none found)")
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--assignment", default="course", show_default=True, help="nbgrader assignment name (source/<assignment>/).")
+@click.option("--topic", "topics", multiple=True, help="Export only this topic (repeatable).")
+@click.option("--force", is_flag=True, help="Overwrite notebooks already in source/<assignment>/.")
+def nbgrader(out: Path, assignment: str, topics: tuple[str, ...], force: bool) -> None:
+    """Write an nbgrader course directory in OUT: nbgrader_config.py and source/<assignment>/<topic>.ipynb.
+
+    Then, in OUT: nbgrader generate_assignment ASSIGNMENT; collect submissions into
+    submitted/<student>/ASSIGNMENT/; nbgrader autograde ASSIGNMENT; nbgrader export.
+    """
+    try:
+        from autograder.nbgrader_export import ExportError, export, untested_functions
+    except ImportError as exc:  # a student release leaves the exporter (it holds hidden tests) out
+        raise click.ClickException(f"the nbgrader export is not part of this copy of the course ({exc})") from exc
+    course = _course()
+    try:
+        folder = export(out, course=course, assignment=assignment, topics=list(topics) or None, force=force)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for name in untested_functions(course):
+        click.echo(f"note: {name} has no hidden nbgrader test; its test cell runs the docstring's examples only", err=True)
+    click.echo(f"nbgrader course: {folder}\nnext: cd {folder} && nbgrader generate_assignment {assignment}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--topic", "topics", multiple=True, help="Grade only this topic (repeatable); default all.")
+def gradescope(out: Path, topics: tuple[str, ...]) -> None:
+    """Write the Gradescope autograder zip OUT (setup.sh, run_autograder, pinned requirements, course)."""
+    from autograder.gradescope import GradescopeError, build_bundle
+
+    course = _course()
+    try:
+        path = build_bundle(out, course=course, topics=list(topics) or None)
+    except GradescopeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Gradescope bundle: {path} (upload it under Configure Autograder; see docs/instructors.md)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
