@@ -131,3 +131,15 @@ def test_release_refuses_to_overwrite_what_it_did_not_build(tmp_path):
     with pytest.raises(ReleaseError, match="does not look like"):
         build_release(other, course=COURSE, force=True)
     assert (other / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_release_command_scans_what_it_built(tmp_path):
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    result = CliRunner().invoke(main, ["release", str(tmp_path / "student")])
+    assert result.exit_code == 0, result.output
+    assert "none found" in result.output and (tmp_path / "student" / "exercises").is_dir()
+    again = CliRunner().invoke(main, ["release", str(tmp_path / "student")])
+    assert again.exit_code != 0 and "--force" in again.output
