@@ -34,9 +34,8 @@ import numpy as np
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    """Overflow-free logistic sigmoid (given; see the ``activations`` topic)."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    """Overflow-free logistic sigmoid: the one you wrote in the ``activations`` topic."""
+    raise NotImplementedError('TODO: reuse your stable sigmoid from the activations exercise')
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
