@@ -27,6 +27,22 @@ def show(value) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def as_number(value, kinds: str = "iuf"):
+    """``value`` as a Python number when it is a single number (Python, NumPy scalar or 0-d array)
+    whose dtype kind is in ``kinds`` (``"iu"`` integers, ``"f"`` floats); else ``None``.
+
+    >>> as_number(3), as_number(np.float32(1.5)), as_number(np.array([1.0])), as_number(2.5, "iu")
+    (3, 1.5, None, None)
+    """
+    if isinstance(value, bool):
+        return None
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return arr.item() if arr.ndim == 0 and arr.dtype.kind in kinds else None
+
+
 def assert_close(got, expected, call: str, *, rtol: float = 1e-5, atol: float = 1e-7, what: str = "returned") -> None:
     """``got`` must match ``expected`` in shape and value (NaN never matches)."""
     exp = np.asarray(expected)

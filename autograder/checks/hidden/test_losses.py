@@ -9,24 +9,12 @@ and the one-step SGD update worked out here in NumPy. Only the last two checks n
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, assert_no_warnings, show
+from autograder.checking import as_number, assert_close, assert_no_warnings, show
 from autograder.sandbox import probes
 from autograder.sandbox.proxy import fn
 
 KERAS_BUDGET = 90  # seconds: the first Keras call imports TensorFlow in the sandbox
 
-
-def _as_number(value, kinds: str):
-    """``value`` as a Python number when it is one number of a dtype kind in ``kinds``, else None.
-
-    A NumPy scalar returned by student code (``np.int64``, ``np.float32``) currently arrives from
-    the sandbox as an array of shape ``(1,)``, so one-element arrays count as numbers.
-    """
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError):
-        return None
-    return arr.item() if arr.size == 1 and arr.ndim <= 1 and arr.dtype.kind in kinds else None
 
 
 def _probabilities(rng, batch, k):
@@ -130,7 +118,7 @@ def test_cost_is_mean_over_batch(student):
         y_true, y_pred = rng.normal(size=(batch, 2)), rng.normal(size=(batch, 2))
         call = f"cost(L2 loss, y_true, y_pred of shape {(batch, 2)})"
         got = student.cost(fn("probe:mean_squared"), y_true, y_pred)
-        number = _as_number(got, "iuf")
+        number = as_number(got, "iuf")
         assert number is not None, f"{call} returned {show(got)}; expected one number"
         expected = float(np.mean(probes.mean_squared(y_true, y_pred)))
         assert abs(number - expected) <= 1e-6 * max(1.0, abs(expected)), (

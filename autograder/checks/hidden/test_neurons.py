@@ -7,22 +7,10 @@ computed here, in the trusted process, with the same plain NumPy functions.
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, assert_shape, assert_unchanged, show
+from autograder.checking import as_number, assert_close, assert_shape, assert_unchanged, show
 from autograder.sandbox import probes
 from autograder.sandbox.proxy import fn
 
-
-def _as_number(value, kinds: str):
-    """``value`` as a Python number when it is one number of a dtype kind in ``kinds``, else None.
-
-    A NumPy scalar returned by student code (``np.int64``, ``np.float32``) currently arrives from
-    the sandbox as an array of shape ``(1,)``, so one-element arrays count as numbers.
-    """
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError):
-        return None
-    return arr.item() if arr.size == 1 and arr.ndim <= 1 and arr.dtype.kind in kinds else None
 
 
 def _layer(rng, batch, n_in, n_out):
@@ -69,7 +57,7 @@ def test_count_parameters_matches_reference(student, reference):
     for sizes in ([2, 3], [10, 1], [4, 8, 8, 3], [64, 32, 16, 8, 4, 2], [100, 100]):
         call = f"count_parameters({sizes})"
         got = student.count_parameters(sizes)
-        number = _as_number(got, "iu")
+        number = as_number(got, "iu")
         assert number is not None, f"{call} returned {show(got)}; expected a whole number (int)"
         expected = reference.count_parameters(sizes)
         assert number == expected, f"{call} returned {number}; expected {expected}"

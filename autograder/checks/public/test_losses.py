@@ -9,21 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, show
+from autograder.checking import as_number, assert_close, show
 from autograder.sandbox.proxy import fn
 
-
-def _as_number(value, kinds: str):
-    """``value`` as a Python number when it is one number of a dtype kind in ``kinds``, else None.
-
-    A NumPy scalar returned by student code (``np.int64``, ``np.float32``) currently arrives from
-    the sandbox as an array of shape ``(1,)``, so one-element arrays count as numbers.
-    """
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError):
-        return None
-    return arr.item() if arr.size == 1 and arr.ndim <= 1 and arr.dtype.kind in kinds else None
 
 
 @pytest.mark.points(1)
@@ -66,6 +54,6 @@ def test_cost_is_mean_of_losses(student):
     call = "cost(L2 loss, y_true=[[0, 0], [1, 1], [2, 2], [3, 3]], y_pred=zeros)"
     got = student.cost(fn("probe:mean_squared"), y_true, y_pred)
     # per-example losses [0, 1, 4, 9]
-    number = _as_number(got, "iuf")
+    number = as_number(got, "iuf")
     assert number is not None, f"{call} returned {show(got)}; expected one number"
     assert abs(number - 3.5) < 1e-6, f"{call} returned {number}; expected 3.5"

@@ -6,21 +6,9 @@ These run on the student's machine; the hidden checks compare with the reference
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, assert_shape, show
+from autograder.checking import as_number, assert_close, assert_shape, show
 from autograder.sandbox.proxy import fn
 
-
-def _as_number(value, kinds: str):
-    """``value`` as a Python number when it is one number of a dtype kind in ``kinds``, else None.
-
-    A NumPy scalar returned by student code (``np.int64``, ``np.float32``) currently arrives from
-    the sandbox as an array of shape ``(1,)``, so one-element arrays count as numbers.
-    """
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError):
-        return None
-    return arr.item() if arr.size == 1 and arr.ndim <= 1 and arr.dtype.kind in kinds else None
 
 
 @pytest.mark.points(1)
@@ -42,7 +30,7 @@ def test_count_parameters_digit_network(student):
     """count_parameters of the 784-16-16-10 network of the video is 13002"""
     for sizes, expected in (([784, 16, 16, 10], 13002), ([3, 1], 4)):
         got = student.count_parameters(sizes)
-        number = _as_number(got, "iuf")
+        number = as_number(got, "iuf")
         assert number == expected, (
             f"count_parameters({sizes}) returned {show(got) if number is None else number}; expected {expected}")
 
