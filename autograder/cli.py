@@ -134,6 +134,56 @@ def demo() -> None:
         res.render_table(grade_submission(folder, course=course, name=label))
 
 
+@main.command("grade-all")
+@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the gradebook, feedback and report (outside SUBMISSIONS).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Submissions graded at once, each job with a warm fork server (default: the number of cores).")
+@click.option("--force", is_flag=True, help="Grade every submission again, even those already graded with the same files.")
+@click.option("--topic", "topics", multiple=True, help="Grade only this topic (repeatable).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (logs, CI).")
+def grade_all(submissions: Path, out: Path, jobs: int | None, force: bool, topics: tuple[str, ...], no_progress: bool) -> None:
+    """Grade a class: every entry of SUBMISSIONS is one submission, named after it.
+
+    \b
+    Layouts of SUBMISSIONS:
+      plain       a folder or a .zip of the modules per student
+                  (alice/, bob.zip; modules may sit in a nested folder)
+      nbgrader    the course folder holding submitted/<student>/<assignment>/
+                  (or that submitted/ folder); the .py modules there are graded,
+                  notebooks are not converted
+      Gradescope  an export folder with submission_metadata.yml: each
+                  submission_<id>/ folder is one submission
+    \b
+    Writes to OUT:
+      gradebook.csv                    one row per submission, always
+      submissions/<name>/results.json  Gradescope results
+      submissions/<name>/feedback.md   feedback to send back to the student
+      report.html                      class report with plots
+    Each submission is written when it finishes; a rerun skips those already graded
+    with the same files (unless --force), so an interrupted run resumes.
+    Scores equal `autograder grade` on the same files.
+    """
+    from autograder.batch import BatchError, grade_all as run_batch
+    from autograder.report import check_stats, weakest_table
+
+    course = _course()
+    try:
+        summary = run_batch(submissions, out, jobs=jobs, force=force, topics=list(topics) or None, course=course, progress=not no_progress)
+    except BatchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: the submissions already written in {out} are kept; run again to finish", err=True)
+        sys.exit(130)
+    click.echo(
+        f"{len(summary.entries)} submissions: {summary.graded} graded, {summary.skipped} unchanged (skipped), "
+        f"{summary.failed} could not be graded, in {summary.duration:.1f} s"
+    )
+    stats = check_stats(summary.results)
+    if stats:
+        click.echo("\nWeakest checks:\n" + weakest_table(stats))
+    click.echo(f"\ngradebook: {summary.gradebook}\nreport:    {summary.report}")
+
+
 @main.command()
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace OUT if it holds an earlier release.")

@@ -1,0 +1,725 @@
+"""Grade a class: a folder of submissions in; a gradebook, feedback files and a class report out.
+
+Each entry of the class folder is one submission, named after it (see :func:`discover` for the
+layouts understood). Every entry gets exactly one gradebook row, whatever happens to it: a corrupt
+zip, an empty folder or a hostile submission scores zero with the reason in the ``error`` column.
+
+Work is spread over ``jobs`` trusted job processes (``spawn`` context). Each keeps a warm fork
+server (a sandboxed process that has imported NumPy, and Keras when a graded topic needs it) and
+forks fresh workers from it for every submission, so TensorFlow's import is paid once per job, not
+per submission. Each finished submission is written at once and
+atomically to ``OUT/submissions/<name>/`` (``results.json`` for Gradescope, ``feedback.md`` for the
+student, and last ``result.json``, the record a rerun resumes from). A rerun skips a submission
+whose files, selected topics and grader (checks, reference solutions, manifest) are unchanged, so
+killing the run at any moment loses at most the submissions in flight. ``gradebook.csv`` and
+``report.html`` are rebuilt from the per-submission records at the end.
+
+The scores are those of :func:`autograder.grading.grade_submission` (``autograder grade``) on the
+same files: batch grading only adds the warm worker and the bookkeeping around it.
+
+>>> _slug("Ada Lovelace/../hw1")
+'Ada_Lovelace_.._hw1'
+>>> _slug("..")
+'submission'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import re
+import signal
+import stat
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import zipfile
+import zlib
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable
+
+from autograder import course as course_mod
+from autograder.course import Course, CourseError
+from autograder.grading import MAX_FILE_BYTES, GradingError, SubmissionError, grade_submission, sandbox_config, warn_protections
+from autograder.results import CSV_COLUMNS, SubmissionResult, declare_topics, to_csv_row, to_gradescope_dict, to_markdown
+
+__all__ = ["BatchError", "BatchSummary", "Entry", "discover", "grade_all", "materialize", "read_gradebook"]
+
+RECORD = "result.json"  # written last: its presence (with a matching key) means "graded"
+RECORD_FORMAT = 1
+ZIP_MAX_BYTES = 256 * 2**20  # a zip larger than this is not opened
+ZIP_MAX_MEMBERS = 10_000
+MAX_MODULE_FILES = 200  # course modules taken from one entry (zip members or files found in a folder)
+MAX_DEPTH = 4  # how deep a folder or zip may nest its modules
+MAX_WALK = 5_000  # directory entries looked at per folder submission
+POOL_RETRIES = 2  # a submission in flight when a job process died is retried this often
+IGNORED = ("__MACOSX", "__pycache__")
+
+
+class BatchError(RuntimeError):
+    """The batch cannot run at all (bad arguments, unreadable class folder)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Finding the submissions
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One submission of the class: its gradebook name, where it is, and what it is.
+
+    ``kind`` is ``folder``, ``zip`` or ``unsupported`` (a stray file: it still gets its row);
+    ``slug`` is its folder under ``OUT/submissions`` (the name made safe for a file system).
+    """
+
+    name: str
+    source: Path
+    kind: str
+    slug: str
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name in IGNORED
+
+
+def _clean_name(name: str) -> str:
+    """A gradebook name: control characters shown as ``?`` (the CSV writer neutralises formulas)."""
+    return "".join("?" if ord(ch) < 32 or ord(ch) == 127 else ch for ch in name) or "submission"
+
+
+def _slug(name: str) -> str:
+    """A name usable as one folder name: no separators, no leading dot, at most 100 characters."""
+    slug = re.sub(r"[^\w.@+-]", "_", name).lstrip(".")[:100]
+    return slug or "submission"
+
+
+def _unique(entries: list[tuple[str, Path, str]]) -> list[Entry]:
+    """Entries with unique names (a clash keeps the file name, then numbers) and unique slugs."""
+    out, names, slugs = [], set(), set()
+    for name, source, kind in entries:
+        name = _clean_name(name)
+        if name in names:
+            name = _clean_name(source.name)
+        base, n = name, 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        slug, n = _slug(name), 2
+        while slug.lower() in slugs:
+            slug, n = f"{_slug(name)}-{n}", n + 1
+        names.add(name)
+        slugs.add(slug.lower())
+        out.append(Entry(name, source, kind, slug))
+    return out
+
+
+def _classify(path: Path) -> tuple[str, Path, str]:
+    if path.is_dir():
+        return path.name, path, "folder"
+    if path.suffix.lower() == ".zip" and path.is_file():
+        return path.name[: -len(".zip")], path, "zip"
+    return path.name, path, "unsupported"
+
+
+def discover(root: str | Path) -> list[Entry]:
+    """The submissions in a class folder, sorted by name. Layouts, recognised in this order:
+
+    - **nbgrader**: ``root`` holds ``submitted/<student>/<assignment>/`` (the nbgrader course
+      folder), or ``root`` is that ``submitted`` folder and its student folders hold only
+      assignment folders. Each ``<student>/<assignment>`` is a submission named ``<student>``
+      (``<student>-<assignment>`` when the class has more than one assignment). The ``.py``
+      modules of the assignment folder are graded; notebooks are not converted.
+    - **Gradescope export**: ``root`` holds ``submission_metadata.yml``; each
+      ``submission_<id>/`` folder is a submission named after its folder.
+    - **plain**: every entry is a submission: a folder of modules or a ``.zip`` of them, named
+      after the entry (``alice.zip`` -> ``alice``). In a folder or zip the modules may sit in
+      nested folders (the shallowest folder holding course modules is graded). Any other file
+      is listed with an error, so that it is not silently dropped.
+
+    Names starting with ``.`` and ``__MACOSX`` are ignored everywhere.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise BatchError(f"{root} is not a folder")
+    layout = _nbgrader_base(root)
+    if layout is not None:
+        found = []
+        for student in _children(layout):
+            if student.is_dir():
+                found += [(student.name, a) for a in _children(student) if a.is_dir()]
+        several = len({a.name for _, a in found}) > 1
+        raw = [(f"{s}-{a.name}" if several else s, a, "folder") for s, a in found]
+    elif (root / "submission_metadata.yml").is_file():
+        raw = [_classify(p) for p in _children(root) if p.name != "submission_metadata.yml"]
+    else:
+        raw = [_classify(p) for p in _children(root)]
+    return _unique(sorted(raw, key=lambda r: (r[0].lower(), r[0], str(r[1]))))
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if not _hidden(p.name))
+    except OSError as exc:
+        raise BatchError(f"cannot list {folder}: {exc}") from exc
+
+
+def _nbgrader_base(root: Path) -> Path | None:
+    if (root / "submitted").is_dir():
+        return root / "submitted"
+    if root.name == "submitted":
+        students = [p for p in _children(root) if p.is_dir()]
+        if students and all(not any(c.is_file() for c in _children(s)) for s in students):
+            return root
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading one entry: a folder or a zip, safely, into a folder grade_submission can read
+# --------------------------------------------------------------------------------------------------
+
+
+def _module_dir(paths: Iterable[PurePosixPath], modules: set[str], what: str) -> PurePosixPath | None:
+    """The shallowest folder holding course modules (``None`` when there are none)."""
+    dirs = {p.parent for p in paths if p.name in modules}
+    if not dirs:
+        return None
+    depth = min(len(d.parts) for d in dirs)
+    top = sorted(d for d in dirs if len(d.parts) == depth)
+    if len(top) > 1:
+        shown = ", ".join(str(d) or "." for d in top[:4])
+        raise SubmissionError(f"{what} has course modules in several folders ({shown}); put them in one folder")
+    return top[0]
+
+
+def _walk_modules(folder: Path, modules: set[str]) -> list[PurePosixPath]:
+    """Relative paths of the regular files named like a course module, up to MAX_DEPTH deep.
+
+    Symbolic links are not followed (a submission can't pull in someone else's files).
+    """
+    found, seen, stack = [], 0, [(folder, PurePosixPath())]
+    while stack:
+        here, rel = stack.pop()
+        try:
+            items = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError:
+            continue
+        for item in items:
+            seen += 1
+            if seen > MAX_WALK:
+                raise SubmissionError(f"the folder holds more than {MAX_WALK} files; submit only the course modules")
+            if _hidden(item.name) or item.is_symlink():
+                continue
+            if item.is_dir(follow_symlinks=False):
+                if len(rel.parts) < MAX_DEPTH:
+                    stack.append((Path(item.path), rel / item.name))
+            elif item.name in modules and item.is_file(follow_symlinks=False):
+                found.append(rel / item.name)
+                if len(found) > MAX_MODULE_FILES:
+                    raise SubmissionError(f"more than {MAX_MODULE_FILES} course modules found")
+    return found
+
+
+def _read_capped(stream, limit: int = MAX_FILE_BYTES + 1) -> bytes:
+    """At most ``limit`` bytes: enough for grade_submission to see that a file is too large."""
+    return stream.read(limit)
+
+
+def _zip_modules(path: Path, modules: set[str]) -> dict[PurePosixPath, bytes]:
+    """The course modules inside a zip, by safe relative path; :class:`SubmissionError` if unreadable.
+
+    Only regular members named like a course module are read, each at most ``MAX_FILE_BYTES + 1``
+    bytes however large the header says it is (a zip bomb stops there). Absolute paths, ``..``
+    and symbolic links are skipped (zip slip), and nothing is ever written outside the target.
+    """
+    try:
+        size = path.stat().st_size
+        if size > ZIP_MAX_BYTES:
+            raise SubmissionError(f"the zip is larger than {ZIP_MAX_BYTES // 2**20} MiB")
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+            if len(members) > ZIP_MAX_MEMBERS:
+                raise SubmissionError(f"the zip holds more than {ZIP_MAX_MEMBERS} files")
+            out: dict[PurePosixPath, bytes] = {}
+            for info in members:
+                rel = _safe_member(info)
+                if rel is None or rel.name not in modules or len(rel.parts) > MAX_DEPTH + 1:
+                    continue
+                if len(out) >= MAX_MODULE_FILES:
+                    raise SubmissionError(f"the zip holds more than {MAX_MODULE_FILES} course modules")
+                with zf.open(info) as member:
+                    out[rel] = _read_capped(member)
+            return out
+    except SubmissionError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError) as exc:
+        raise SubmissionError(f"the zip file can't be read ({type(exc).__name__}: {exc})") from exc
+
+
+def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
+    """The member's relative path, or ``None`` for a folder, a link or a path leaving the archive."""
+    if info.is_dir() or stat.S_ISLNK(info.external_attr >> 16):
+        return None
+    name = info.filename.replace("\\", "/")
+    rel = PurePosixPath(name)
+    if rel.is_absolute() or re.match(r"^[A-Za-z]:", name) or any(p in ("..", "") for p in rel.parts[:-1]):
+        return None
+    parts = [p for p in rel.parts if p != "."]
+    if not parts or any(_hidden(p) for p in parts):
+        return None
+    return PurePosixPath(*parts)
+
+
+def materialize(entry: Entry, target: Path, modules: Iterable[str]) -> Path:
+    """Copy the entry's course modules (``<topic>.py``) into the empty folder ``target``; return it.
+
+    A zip is read with :func:`_zip_modules`; a folder gives its regular files (no symbolic links).
+    Either way the shallowest folder holding course modules is the one graded. Raises
+    :class:`SubmissionError` when the entry can't be read; an entry without modules gives an empty
+    folder (every topic "not submitted").
+    """
+    names = {f"{m}.py" for m in modules}
+    if entry.kind == "unsupported":
+        raise SubmissionError(f"{entry.source.name} is not a folder or a .zip of Python modules")
+    if entry.kind == "zip":
+        files = _zip_modules(entry.source, names)
+        what = "the zip"
+    else:
+        found = _walk_modules(entry.source, names)
+        files = {}
+        for rel in found:
+            try:
+                with open(entry.source.joinpath(*rel.parts), "rb") as f:
+                    files[rel] = _read_capped(f)
+            except OSError as exc:
+                raise SubmissionError(f"{rel} can't be read: {exc}") from exc
+        what = "the folder"
+    top = _module_dir(files, names, what)
+    target.mkdir(parents=True, exist_ok=True)
+    if top is not None:
+        for rel, data in files.items():
+            if rel.parent == top:
+                (target / rel.name).write_bytes(data)
+    return target
+
+
+def source_hash(entry: Entry, modules: Iterable[str]) -> str:
+    """sha256 of what is graded: the bytes of a zip, or the course modules found in a folder."""
+    h = hashlib.sha256(entry.kind.encode())
+    if entry.kind == "zip":
+        try:
+            with open(entry.source, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError as exc:
+            h.update(f"unreadable: {exc}".encode())
+    elif entry.kind == "folder":
+        names = {f"{m}.py" for m in modules}
+        try:
+            for rel in sorted(_walk_modules(entry.source, names)):
+                with open(entry.source.joinpath(*rel.parts), "rb") as f:
+                    data = _read_capped(f)
+                h.update(f"\0{rel}\0{len(data)}\0".encode())
+                h.update(data)
+        except (SubmissionError, OSError) as exc:
+            h.update(f"unreadable: {exc}".encode())
+    return h.hexdigest()
+
+
+def grader_fingerprint(course: Course, topics: Iterable[str]) -> str:
+    """sha256 of what decides the scores besides the submission: the manifest, and the checks and
+    reference solution of each graded topic (a change in another topic regrades nothing)."""
+    h = hashlib.sha256()
+    files = [course.root / course_mod.MANIFEST, course.checks_dir / "pytest.ini"]
+    for t in topics:
+        files += [course.checks_dir / "public" / f"test_{t}.py", course.checks_dir / "hidden" / f"test_{t}.py"]
+        files.append(course.solutions_dir / f"{t}.py")
+    for f in files:
+        h.update(f"\0{f.name}\0".encode())
+        if f.is_file():
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-submission files
+# --------------------------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_submission(folder: Path, result: SubmissionResult, *, key: str | None, source: Path) -> None:
+    """Write ``results.json`` and ``feedback.md``, then (when ``key`` is given) the resume record.
+
+    The record is written last, so a run killed in between regrades the submission.
+    """
+    for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
+        leftover.unlink(missing_ok=True)
+    _atomic_write(folder / "results.json", json.dumps(to_gradescope_dict(result), indent=2) + "\n")
+    _atomic_write(folder / "feedback.md", to_markdown(result))
+    if key is not None:
+        record = {"format": RECORD_FORMAT, "key": key, "source": str(source), "result": result.to_dict()}
+        _atomic_write(folder / RECORD, json.dumps(record, indent=1) + "\n")
+
+
+def read_record(folder: Path, key: str | None = None) -> SubmissionResult | None:
+    """The stored result of a submission (``None`` when absent, unreadable or for another key)."""
+    try:
+        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+        if record.get("format") != RECORD_FORMAT or (key is not None and record.get("key") != key):
+            return None
+        return SubmissionResult.from_dict(record["result"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Inside a job process: a warm spare sandbox and one submission at a time
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Task:
+    entry: Entry
+    key: str
+
+
+@dataclass(frozen=True)
+class _Done:
+    slug: str
+    result: dict
+    stored: bool  # False: grading itself failed (not the submission); the next run retries it
+
+
+class _Job:
+    """The state of one job process: the course, the sandbox settings and a warm fork server.
+
+    The fork server (:class:`~autograder.sandbox.client.Zygote`) imports NumPy, and Keras when a
+    graded topic needs it, once per job; every submission gets fresh workers forked from it, and
+    it is reset between submissions, so nothing of one submission survives into the next.
+    """
+
+    def __init__(self, course_root: str, topics: list[str], out: str, masks: tuple[str, ...]) -> None:
+        from autograder.sandbox.client import Zygote
+
+        self.course = course_mod.load(course_root)
+        self.topics = topics
+        self.out = Path(out)
+        self.declared = [t for t in declare_topics(self.course.topics) if t.name in topics]
+        keras = any(not self.course.topic(t).numpy_only for t in topics)
+        self.config = sandbox_config(self.course, masks=tuple(Path(m) for m in masks), preload=("keras",) if keras else ())
+        warn_protections(self.config, stream=io.StringIO())  # the main process has said it once
+        # Started from this (main) thread: bubblewrap's --die-with-parent follows the starting thread.
+        self.zygote = Zygote(self.config).start()  # imports in the background
+        if keras:
+            import keras as _keras  # noqa: F401 - the checks' own import, once per job, beside the zygote's
+
+    def grade(self, task: _Task) -> _Done:
+        entry = task.entry
+        stored = True
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
+            try:
+                folder = materialize(entry, Path(tmp) / "submission", self.course.topic_names)
+                result = grade_submission(folder, course=self.course, topics=self.topics, config=self.config, zygote=self.zygote, name=entry.name)
+            except SubmissionError as exc:
+                result = SubmissionResult(entry.name, topics=self.declared, error=str(exc), duration=time.perf_counter() - start)
+            except (GradingError, CourseError) as exc:
+                result, stored = self._failed(entry, f"grading failed: {exc}", start), False
+            except Exception as exc:  # noqa: BLE001 - a grader bug must cost one row's score, not the batch
+                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                result, stored = self._failed(entry, f"grading failed (a bug in the grader): {detail}", start), False
+            else:
+                why = _sandbox_failure(result)
+                if why:  # the sandbox, not the student, failed: report it, and grade again next run
+                    result, stored = self._failed(entry, f"grading failed: {why}", start), False
+        write_submission(self.out / "submissions" / entry.slug, result, key=task.key if stored else None, source=entry.source)
+        return _Done(entry.slug, result.to_dict(), stored)
+
+    def _failed(self, entry: Entry, why: str, start: float) -> SubmissionResult:
+        return SubmissionResult(entry.name, topics=self.declared, error=why, duration=time.perf_counter() - start)
+
+    def close(self) -> None:
+        self.zygote.close()
+
+    def kill_all(self) -> None:
+        """Last resort (the run is being killed): end the fork server and every worker at once."""
+        self.zygote.close()
+
+
+def _sandbox_failure(result: SubmissionResult) -> str:
+    """The reason when a check could not run because no sandbox worker would start ("" otherwise).
+
+    Such a check reads as "crashed", but the student is not to blame: the row must not be kept.
+    """
+    for c in result.checks:
+        if c.status == "crashed" and "SandboxStartError:" in c.feedback:
+            return c.feedback.split("SandboxStartError:", 1)[1].strip().splitlines()[0]
+    return ""
+
+
+_JOB: _Job | None = None
+
+
+def _init_job(course_root: str, topics: list[str], out: str, masks: tuple[str, ...]) -> None:
+    """Job process start: ignore Ctrl-C (the main process decides), clean up on SIGTERM or when the
+    main process dies, and start the fork server."""
+    global _JOB
+    import atexit
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _die)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+    _JOB = _Job(course_root, topics, out, masks)
+    atexit.register(_JOB.close)
+
+
+def _die(*_args) -> None:
+    if _JOB is not None:
+        _JOB.kill_all()
+    os._exit(1)
+
+
+def _watch_parent(parent) -> None:
+    parent.join()  # returns when the main process is gone, however it ended
+    _die()
+
+
+def _grade_task(task: _Task) -> _Done:
+    assert _JOB is not None, "job process not initialised"
+    return _JOB.grade(task)
+
+
+# --------------------------------------------------------------------------------------------------
+# The main process: plan, run, rebuild the gradebook and the report
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did; ``results`` holds one result per entry, in gradebook order."""
+
+    entries: list[Entry]
+    results: list[SubmissionResult]
+    graded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    out: Path = Path(".")
+    duration: float = 0.0
+    topics: list[str] = field(default_factory=list)
+
+    @property
+    def gradebook(self) -> Path:
+        return self.out / "gradebook.csv"
+
+    @property
+    def report(self) -> Path:
+        return self.out / "report.html"
+
+
+def _safe_masks(paths: Iterable[Path]) -> tuple[str, ...]:
+    """Folders to hide from student code, leaving out any that holds what the worker needs to run."""
+    needed = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(__file__).resolve().parent]
+    keep = []
+    for p in paths:
+        p = p.resolve()
+        if not any(n == p or p in n.parents for n in needed):
+            keep.append(str(p))
+    return tuple(keep)
+
+
+def _progress(console, enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("done"),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[last]}", style="dim", markup=False),
+        console=console,
+        disable=not enabled,
+    )
+
+
+def grade_all(
+    submissions: str | Path,
+    out: str | Path,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    topics: list[str] | None = None,
+    course: Course | None = None,
+    progress: bool = True,
+    console: Any = None,
+) -> BatchSummary:
+    """Grade every entry of ``submissions`` into ``out``; see the module docstring.
+
+    ``jobs`` job processes (default: the number of cores) each keep a warm fork server. Entries
+    whose record in ``out`` matches their files and the grader are not graded again unless
+    ``force``. A ``KeyboardInterrupt`` stops the job processes and their sandboxes and is raised
+    again; the submissions already written stay. Raises :class:`BatchError` when the batch can't
+    run (unknown topic, ``out`` inside ``submissions``, another run writing to ``out``).
+    """
+    started = time.perf_counter()
+    try:
+        course = course or course_mod.load()
+        names = list(topics or course.topic_names)
+        for t in names:
+            course.topic(t)
+    except CourseError as exc:
+        raise BatchError(str(exc)) from exc
+    root, out = Path(submissions).resolve(), Path(out).resolve()
+    if out == root or root in out.parents:
+        raise BatchError(f"--out {out} is inside the class folder {root}; write the results elsewhere")
+    entries = discover(root)
+    out.mkdir(parents=True, exist_ok=True)
+    with _lock(out):
+        fingerprint = grader_fingerprint(course, names)
+        keys = {e.slug: _key(e, fingerprint, names, course.topic_names) for e in entries}
+        todo = [e for e in entries if force or read_record(out / "submissions" / e.slug, keys[e.slug]) is None]
+        masks = _safe_masks([out, root])
+        warn_protections(sandbox_config(course, masks=tuple(Path(m) for m in masks)))
+        failures: dict[str, SubmissionResult] = {}
+        summary = BatchSummary(entries, [], skipped=len(entries) - len(todo), out=out, topics=names)
+        if todo:
+            jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+            _run_pool(todo, keys, jobs, (str(course.root), names, str(out), masks), summary, failures, console, progress)
+        _finish(summary, course, keys, failures, title=f"{course.title}: {root.name}")
+    summary.duration = time.perf_counter() - started
+    return summary
+
+
+@contextlib.contextmanager
+def _lock(out: Path):
+    """One run at a time per output folder (an advisory lock on ``OUT/.grade-all.lock``)."""
+    with open(out / ".grade-all.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BatchError(f"another grade-all is writing to {out}; wait for it or choose another --out") from exc
+        yield
+
+
+def _finish(summary: BatchSummary, course: Course, keys: dict[str, str], failures: dict[str, SubmissionResult], *, title: str) -> None:
+    """Rebuild the gradebook and the report from the per-submission records (one row per entry)."""
+    out = summary.out
+    declared = [t for t in declare_topics(course.topics) if t.name in summary.topics]
+    for e in summary.entries:
+        result = failures.get(e.slug) or read_record(out / "submissions" / e.slug, keys[e.slug])
+        if result is None:  # only if the output folder was changed under this run
+            result = SubmissionResult(e.name, topics=declared, error="not graded: its result file is missing")
+        summary.results.append(result)
+    summary.failed = sum(1 for r in summary.results if r.error)
+    write_gradebook(out / "gradebook.csv", summary.results, summary.topics)
+    from autograder.report import class_report
+
+    _atomic_write(out / "report.html", class_report(summary.results, title=title, topics=declared))
+
+
+def _key(entry: Entry, fingerprint: str, topics: list[str], modules: list[str]) -> str:
+    parts = {"source": source_hash(entry, modules), "grader": fingerprint, "topics": topics, "name": entry.name}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _run_pool(todo, keys, jobs, initargs, summary, failures, console, show) -> None:
+    """Grade ``todo`` on ``jobs`` spawn processes; a pool that breaks is restarted for what is left."""
+    by_slug = {e.slug: e for e in todo}
+    pending = [e.slug for e in todo]
+    breaks: dict[str, int] = {}
+    context = multiprocessing.get_context("spawn")
+    with _progress(console, show) as bar:
+        task = bar.add_task("grading", total=len(todo), failed=0, last="")
+        while pending:
+            before = _child_pids()
+            pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context, initializer=_init_job, initargs=initargs)
+            futures: dict[Future, str] = {pool.submit(_grade_task, _Task(by_slug[s], keys[s])): s for s in pending}
+            pending = []
+            try:
+                remaining = set(futures)
+                while remaining:
+                    finished, remaining = wait(remaining, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        slug = futures[fut]
+                        try:
+                            done = fut.result()
+                        except BrokenProcessPool:
+                            breaks[slug] = breaks.get(slug, 0) + 1
+                            if breaks[slug] <= POOL_RETRIES:
+                                pending.append(slug)
+                                continue
+                            result = SubmissionResult(by_slug[slug].name, error="grading failed: the grading process died on this submission")
+                            failures[slug] = result
+                        else:
+                            result = SubmissionResult.from_dict(done.result)
+                            if not done.stored:
+                                failures[slug] = result
+                        summary.graded += 1
+                        failed = bar.tasks[task].fields["failed"] + (1 if result.error else 0)
+                        bar.update(task, advance=1, failed=failed, last=result.submission)
+            except BaseException:
+                _stop_jobs(pool, before)
+                raise
+            pool.shutdown(wait=True)
+
+
+def _child_pids() -> set[int]:
+    import psutil
+
+    return {p.pid for p in psutil.Process().children()}
+
+
+def _stop_jobs(pool: ProcessPoolExecutor, before: set[int]) -> None:
+    """Interrupted: SIGTERM the job processes (children started with the pool; each one kills its
+    sandboxes and exits at once), then drop the pool."""
+    import psutil
+
+    for child in psutil.Process().children():
+        if child.pid not in before:
+            try:
+                child.terminate()
+            except psutil.Error:
+                pass
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def write_gradebook(path: Path, results: list[SubmissionResult], topics: list[str]) -> None:
+    """``gradebook.csv``: one row per result, columns :func:`~autograder.results.CSV_COLUMNS`."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, CSV_COLUMNS(topics), lineterminator="\n")
+    writer.writeheader()
+    for r in results:
+        writer.writerow(to_csv_row(r, topics))
+    _atomic_write(path, buf.getvalue())
+
+
+def read_gradebook(path: str | Path) -> list[dict[str, str]]:
+    """The rows of a ``gradebook.csv`` as dicts of strings."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
