@@ -7,15 +7,15 @@ zip, an empty folder or a hostile submission scores zero with the reason in the 
 Work is spread over ``jobs`` trusted job processes (``spawn`` context). Each keeps a warm fork
 server (a sandboxed process that has imported NumPy, and Keras when a graded topic needs it) and
 forks fresh workers from it for every submission, so TensorFlow's import is paid once per job, not
-per submission. Each finished submission is written at once and
-atomically to ``OUT/submissions/<name>/`` (``results.json`` for Gradescope, ``feedback.md`` for the
+per submission. Each finished submission is written at once, atomically, to
+``OUT/submissions/<name>/`` (``results.json`` for Gradescope, ``feedback.md`` for the
 student, and last ``result.json``, the record a rerun resumes from). A rerun skips a submission
 whose files, selected topics and grader (checks, reference solutions, manifest) are unchanged, so
 killing the run at any moment loses at most the submissions in flight. ``gradebook.csv`` and
 ``report.html`` are rebuilt from the per-submission records at the end.
 
 The scores are those of :func:`autograder.grading.grade_submission` (``autograder grade``) on the
-same files: batch grading only adds the warm worker and the bookkeeping around it.
+same files: batch grading only adds the warm fork servers and the bookkeeping around them.
 
 >>> _slug("Ada Lovelace/../hw1")
 'Ada_Lovelace_.._hw1'
@@ -138,8 +138,9 @@ def discover(root: str | Path) -> list[Entry]:
     - **nbgrader**: ``root`` holds ``submitted/<student>/<assignment>/`` (the nbgrader course
       folder), or ``root`` is that ``submitted`` folder and its student folders hold only
       assignment folders. Each ``<student>/<assignment>`` is a submission named ``<student>``
-      (``<student>-<assignment>`` when the class has more than one assignment). The ``.py``
-      modules of the assignment folder are graded; notebooks are not converted.
+      (``<student>-<assignment>`` when the class has more than one assignment); a student
+      folder without any assignment folder is a submission too. The ``.py`` modules of the
+      assignment folder are graded; notebooks are not converted.
     - **Gradescope export**: ``root`` holds ``submission_metadata.yml``; each
       ``submission_<id>/`` folder is a submission named after its folder.
     - **plain**: every entry is a submission: a folder of modules or a ``.zip`` of them, named
@@ -157,9 +158,10 @@ def discover(root: str | Path) -> list[Entry]:
         found = []
         for student in _children(layout):
             if student.is_dir():
-                found += [(student.name, a) for a in _children(student) if a.is_dir()]
-        several = len({a.name for _, a in found}) > 1
-        raw = [(f"{s}-{a.name}" if several else s, a, "folder") for s, a in found]
+                # a student folder without assignment folders still gets its row (nothing submitted)
+                found += [(student.name, a) for a in _children(student) if a.is_dir()] or [(student.name, student)]
+        several = len({a.name for s, a in found if a.name != s}) > 1
+        raw = [(f"{s}-{a.name}" if several and a.name != s else s, a, "folder") for s, a in found]
     elif (root / "submission_metadata.yml").is_file():
         raw = [_classify(p) for p in _children(root) if p.name != "submission_metadata.yml"]
     else:
@@ -370,10 +372,13 @@ def _atomic_write(path: Path, text: str) -> None:
 def write_submission(folder: Path, result: SubmissionResult, *, key: str | None, source: Path) -> None:
     """Write ``results.json`` and ``feedback.md``, then (when ``key`` is given) the resume record.
 
-    The record is written last, so a run killed in between regrades the submission.
+    The record is written last, so a run killed in between regrades the submission. Without a key
+    (grading itself failed) an earlier record is removed, so the next run grades it again.
     """
     for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
         leftover.unlink(missing_ok=True)
+    if key is None:
+        (folder / RECORD).unlink(missing_ok=True)
     _atomic_write(folder / "results.json", json.dumps(to_gradescope_dict(result), indent=2) + "\n")
     _atomic_write(folder / "feedback.md", to_markdown(result))
     if key is not None:
@@ -393,7 +398,7 @@ def read_record(folder: Path, key: str | None = None) -> SubmissionResult | None
 
 
 # --------------------------------------------------------------------------------------------------
-# Inside a job process: a warm spare sandbox and one submission at a time
+# Inside a job process: a warm fork server and one submission at a time
 # --------------------------------------------------------------------------------------------------
 
 
@@ -610,7 +615,8 @@ def grade_all(
         summary = BatchSummary(entries, [], skipped=len(entries) - len(todo), out=out, topics=names)
         if todo:
             jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-            _run_pool(todo, keys, jobs, (str(course.root), names, str(out), masks), summary, failures, console, progress)
+            declared = [t for t in declare_topics(course.topics) if t.name in names]
+            _run_pool(todo, keys, jobs, (str(course.root), names, str(out), masks), summary, failures, declared, console, progress)
         _finish(summary, course, keys, failures, title=f"{course.title}: {root.name}")
     summary.duration = time.perf_counter() - started
     return summary
@@ -648,7 +654,7 @@ def _key(entry: Entry, fingerprint: str, topics: list[str], modules: list[str]) 
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _run_pool(todo, keys, jobs, initargs, summary, failures, console, show) -> None:
+def _run_pool(todo, keys, jobs, initargs, summary, failures, declared, console, show) -> None:
     """Grade ``todo`` on ``jobs`` spawn processes; a pool that breaks is restarted for what is left."""
     by_slug = {e.slug: e for e in todo}
     pending = [e.slug for e in todo]
@@ -674,7 +680,8 @@ def _run_pool(todo, keys, jobs, initargs, summary, failures, console, show) -> N
                             if breaks[slug] <= POOL_RETRIES:
                                 pending.append(slug)
                                 continue
-                            result = SubmissionResult(by_slug[slug].name, error="grading failed: the grading process died on this submission")
+                            why = f"grading failed: a grading process died {breaks[slug]} times while this submission was graded"
+                            result = SubmissionResult(by_slug[slug].name, topics=declared, error=why)
                             failures[slug] = result
                         else:
                             result = SubmissionResult.from_dict(done.result)

@@ -528,8 +528,9 @@ def test_nbgrader_layout(tmp_path):
     entries = discover(tmp_path)
     assert [(e.name, e.source.relative_to(tmp_path).as_posix()) for e in entries] == [
         ("ada-ps1", "submitted/ada/ps1"), ("bob-ps1", "submitted/bob/ps1"), ("bob-ps2", "submitted/bob/ps2")]
+    (tmp_path / "submitted" / "cy").mkdir()  # nothing handed in: still a row
     shutil.rmtree(tmp_path / "submitted" / "bob" / "ps2")
-    assert [e.name for e in discover(tmp_path / "submitted")] == ["ada", "bob"]
+    assert [e.name for e in discover(tmp_path / "submitted")] == ["ada", "bob", "cy"]
 
 
 def test_gradescope_export_layout(tmp_path):
