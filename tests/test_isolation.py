@@ -331,3 +331,22 @@ def test_not_implemented_from_a_library_is_an_error_not_a_stub():
         assert call("stub").status == "not_attempted"
         assert call("via_helper").status == "not_attempted"
         assert call("library").status == "error"
+
+
+def test_exit_is_a_crash_even_when_a_daemon_keeps_the_answer_pipe_open():
+    from autograder.sandbox.client import Zygote
+
+    src = (
+        "import os, time\n"
+        "def daemon_then_exit():\n"
+        "    if os.fork() == 0:  # the child keeps every inherited descriptor, the answer pipe too\n"
+        "        os.setsid()\n"
+        "        time.sleep(600)\n"
+        "        os._exit(0)\n"
+        "    os._exit(4)\n"
+    )
+    config = SandboxConfig()
+    with Zygote(config) as zygote, Sandbox({"m.py": src}, config, zygote=zygote) as box:
+        box.import_module("m")
+        result = box.request({"op": "call", "target": {"module": "m", "attr": "daemon_then_exit"}}, 20)
+    assert result.status == "crashed" and "code 4" in result.message

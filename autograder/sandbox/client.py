@@ -535,6 +535,9 @@ class Sandbox:
                 raise TimeoutError
             ready, _, _ = select.select([self._fd_r], [], [], min(remaining, 0.25))
             if not ready:
+                # A dead worker whose pipe a leftover child still holds open never gives EOF.
+                if self.proc is not None and self.proc.poll() is not None:
+                    return None
                 continue
             chunk = os.read(self._fd_r, min(n - len(buf), 1 << 20))
             if not chunk:
