@@ -435,8 +435,6 @@ class _Job:
         warn_protections(self.config, stream=io.StringIO())  # the main process has said it once
         # Started from this (main) thread: bubblewrap's --die-with-parent follows the starting thread.
         self.zygote = Zygote(self.config).start()  # imports in the background
-        if keras:
-            import keras as _keras  # noqa: F401 - the checks' own import, once per job, beside the zygote's
 
     def grade(self, task: _Task) -> _Done:
         entry = task.entry
