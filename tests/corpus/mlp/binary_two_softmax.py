@@ -1,4 +1,4 @@
-# expect-fail: test_build_binary_classifier_ends_in_sigmoid test_build_binary_classifier_contract test_compile_model_binary
+# expect-fail: test_build_binary_classifier_ends_in_sigmoid test_build_binary_classifier_contract
 # expect-hint: sigmoid
 # slow
 # Mistake: a binary classifier with two softmax units instead of one sigmoid unit.
