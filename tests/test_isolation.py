@@ -7,6 +7,7 @@ solutions, writing fake results, 200 child processes, patching NumPy/pytest/buil
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -350,3 +351,48 @@ def test_exit_is_a_crash_even_when_a_daemon_keeps_the_answer_pipe_open():
         box.import_module("m")
         result = box.request({"op": "call", "target": {"module": "m", "attr": "daemon_then_exit"}}, 20)
     assert result.status == "crashed" and "code 4" in result.message
+
+
+# -- handles: objects that stay in the sandbox -----------------------------------------------------
+
+
+def _student(src: str, module: str = "m"):
+    from autograder.sandbox.proxy import Session, Student
+
+    box = Sandbox({f"{module}.py": src})
+    return box, Student(Session(box, {module}), module, call_budget=60)
+
+
+def test_remote_objects_answer_methods_and_attributes_with_data():
+    src = (
+        "class Layer:\n"
+        "    def __init__(self, units):\n        self.units = units\n"
+        "    def get_config(self):\n        return {'units': self.units, 'activation': 'relu'}\n"
+        "class Model:\n"
+        "    name = 'tiny'\n"
+        "    def __init__(self):\n        self.layers = [Layer(3), Layer(1)]\n"
+        "    def count_params(self):\n        return 7\n"
+        "    def predict(self, x):\n        return x * 2\n"
+        "def build():\n    return Model()\n"
+        "def numbers():\n    return (i * i for i in range(4))\n"
+    )
+    box, student = _student(src)
+    with box:
+        model = student.build()
+        assert model.isa(".Model") and model.name == "tiny" and model.count_params() == 7
+        np.testing.assert_array_equal(model.predict(np.arange(3.0)), [0.0, 2.0, 4.0])
+        assert [layer.get_config()["units"] for layer in model.layers] == [3, 1]
+        assert not hasattr(model, "no_such_attribute")
+        assert student.numbers().collect() == [0, 1, 4, 9]
+
+
+def test_a_keras_model_stays_in_the_sandbox_behind_a_handle():
+    src = "import keras\ndef build():\n    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
+    box, student = _student(src)
+    with box:
+        model = student.build()
+        assert model.isa(".Sequential") and model.count_params() == 15
+        assert json.loads(model.to_json())["class_name"] == "Sequential"
+        assert model.layers[0].get_config()["activation"] == "softmax"
+        probs = model.predict(np.ones((2, 4), dtype="float32"), verbose=0)
+        np.testing.assert_allclose(probs.sum(axis=1), [1.0, 1.0], rtol=1e-5)
