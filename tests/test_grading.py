@@ -133,3 +133,16 @@ def test_public_check_footer_never_says_all_passed():
     assert out.returncode == 0, out.stderr
     assert "public checks pass; hidden checks decide the grade" in out.stdout
     assert "All tests passed" not in out.stdout
+
+
+KERAS_TOPICS = [t.name for t in COURSE.topics if t.train_budget]
+
+
+@pytest.mark.slow
+def test_reference_scores_full_marks_on_the_keras_topics_twice_the_same():
+    first = grade_submission(COURSE.solutions_dir, topics=KERAS_TOPICS, name="reference")
+    second = grade_submission(COURSE.solutions_dir, topics=KERAS_TOPICS, name="reference")
+    bad = [f"{c.id} [{c.status}] {c.feedback[:200]}" for c in first.checks if c.status != "passed"]
+    assert not bad
+    assert first.total == first.possible == sum(COURSE.topic(t).points for t in KERAS_TOPICS)
+    assert [(c.id, c.status, c.feedback) for c in first.checks] == [(c.id, c.status, c.feedback) for c in second.checks]
