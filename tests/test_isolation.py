@@ -108,11 +108,16 @@ def test_each_attack_fails_only_its_own_check(graded, check):
     assert got.points == 0
 
 
+# Without bubblewrap a submission can read the course and write to the shared /tmp (the grader warns).
+CONFINEMENT_CHECKS = {"test_spy", "test_scribble"}
+
+
 def test_every_other_check_matches_the_clean_run(graded):
     clean, hostile = _by_name(graded["clean"]), _by_name(graded["hostile"])
     assert set(clean) == set(hostile)
+    confined = bwrap_status()[0] is not None
     for name, check in hostile.items():
-        if name not in EXPECTED:
+        if name not in EXPECTED and (confined or name not in CONFINEMENT_CHECKS):
             assert check.status == clean[name].status, f"{name}: {check.status}: {check.feedback}"
 
 
@@ -283,6 +288,7 @@ LEAKY = (
 )
 
 
+@needs_bwrap
 def test_workers_forked_for_successive_submissions_share_nothing():
     from autograder.sandbox.client import Zygote
 

@@ -71,20 +71,31 @@ class SandboxConfig:
     threads: int = 1
 
 
+SYSTEM_DIRS = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
 def _needed_paths() -> list[Path]:
-    """What the worker must be able to read: the interpreter, its environment and this package."""
+    """What the worker must read besides the system: the interpreter, its environment, this package.
+
+    The package is the ``autograder`` folder alone, not the course around it: the sandbox never
+    sees ``solutions/``, the tests or another course's files.
+    """
     import numpy
 
-    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent, Path(__file__).resolve().parents[2], Path(numpy.__file__).resolve().parents[1]}
-    return sorted(paths)
+    package = Path(__file__).resolve().parents[1]
+    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent, package,
+             Path(numpy.__file__).resolve().parents[1]}
+    paths |= {Path(p) for p in sys.path if p.endswith("-packages") and Path(p).is_dir()}
+    resolved = {p.resolve() for p in paths}
+    # outermost only: a venv inside the course needs no bind of its own site-packages
+    return sorted(p for p in resolved if not any(q in p.parents for q in resolved)
+                  and not any(p == Path("/", d) or Path("/", d) in p.parents for d in SYSTEM_DIRS))
 
 
 def _hidden_ancestors() -> list[tuple[Path, Path]]:
-    """(closed folder, needed child) pairs: folders others may not enter on the way to a needed path.
-
-    pyenv under /root (mode 700) is the usual case: the sandbox shows an empty /root holding only
-    the bound /root/.pyenv, so the unprivileged worker can start Python and nothing else there.
-    """
+    """(closed folder, needed child) pairs: folders others may not enter on the way to a needed path
+    (pyenv under /root, mode 700, is the usual case). Without bubblewrap, such a Python can't run
+    as ``nobody``; with it, the sandbox's own file system has open folders on the way."""
     pairs = set()
     for path in _needed_paths():
         parts = path.parts
@@ -101,18 +112,31 @@ def _is_root() -> bool:
 
 
 def _bwrap_options(masks, *, zygote: bool = False) -> list[str]:
-    """bubblewrap's options: read-only root, masks, private /tmp, new namespaces, few capabilities.
+    """bubblewrap's options: a minimal read-only view, masks, private /tmp, new namespaces, few capabilities.
 
     As root the sandbox gets no user namespace, so its process really becomes ``nobody``: a worker
     keeps only the two capabilities it needs to drop its user; a zygote (fork server, trusted code)
     also keeps those it needs to kill its children and wipe what they leave in /tmp.
     """
-    opts = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
-    hidden = _hidden_ancestors()
-    for folder in sorted({f for f, _ in hidden}):
-        opts += ["--tmpfs", str(folder)]
-    for _, child in hidden:
-        opts += ["--ro-bind", str(child), str(child)]
+    # Only what is needed, read-only: the system folders, Python and its packages, this package.
+    # Everything else (the course's solutions, other courses, home folders, grader output) is absent.
+    opts = []
+    for name in SYSTEM_DIRS:
+        path = Path("/", name)
+        if path.is_symlink():
+            opts += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            opts += ["--ro-bind", str(path), str(path)]
+    opts += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    needed = _needed_paths()
+    made = set()
+    for path in needed:  # bwrap would make the folders on the way mode 700: unreachable for `nobody`
+        for folder in reversed(path.parents[:-1]):
+            if folder not in made and folder != Path("/tmp"):
+                made.add(folder)
+                opts += ["--perms", "0755", "--dir", str(folder)]
+    for path in needed:
+        opts += ["--ro-bind", str(path), str(path)]
     for path in masks:
         if Path(path).is_dir():
             opts += ["--tmpfs", str(path)]
