@@ -107,6 +107,15 @@ def _hidden_ancestors() -> list[tuple[Path, Path]]:
     return sorted(pairs)
 
 
+def _python(module: str) -> list[str]:
+    """The command that runs ``autograder.sandbox.<module>`` from this very copy of the package
+    (a release or a Gradescope bundle may sit beside an installed one), with no environment
+    variables or user site read: ``-E -s``."""
+    root = str(Path(__file__).resolve().parents[2])
+    boot = f"import sys; sys.path.insert(0, {root!r}); from autograder.sandbox.{module} import main; main()"
+    return [sys.executable, "-E", "-s", "-c", boot]
+
+
 def _is_root() -> bool:
     return os.geteuid() == 0
 
@@ -258,7 +267,7 @@ class Zygote:
         env["AUTOGRADER_SCRATCH"] = scratch
         if _is_root() and (self.confined or _unconfined_drop_possible()):
             env["AUTOGRADER_DROP_TO"] = str(NOBODY)
-        cmd = [sys.executable, "-E", "-s", "-m", "autograder.sandbox.zygote", "--control-fd", str(child.fileno()),
+        cmd = [*_python("zygote"), "--control-fd", str(child.fileno()),
                "--preload", ",".join(self.config.preload)]
         if self.confined:
             cmd = [bwrap_status()[0], *_bwrap_options(self.config.masks, zygote=True), "--", *cmd, "--confined"]
@@ -419,7 +428,7 @@ class Sandbox:
         return {}, {}
 
     def _command(self, fd_in: int, fd_out: int, scratch: str) -> list[str]:
-        worker = [sys.executable, "-E", "-s", "-m", "autograder.sandbox.worker", "--fd-in", str(fd_in), "--fd-out", str(fd_out), "--scratch", scratch]
+        worker = [*_python("worker"), "--fd-in", str(fd_in), "--fd-out", str(fd_out), "--scratch", scratch]
         if not self.confined:
             return worker
         return [bwrap_status()[0], *_bwrap_options(self.config.masks), "--", *worker]
