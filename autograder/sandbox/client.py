@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from autograder.results import crash_feedback
 from autograder.sandbox import wire
 
 NOBODY = 65534
@@ -610,7 +611,9 @@ class Sandbox:
                 code = None
         self._kill()
         if why is None:
-            why = describe_exit(code, via_bwrap=self.confined and self.zygote is None)
+            if code is not None and code > 128 and self.confined and self.zygote is None:
+                code = -(code - 128)  # bubblewrap reports a child killed by signal N as exit 128 + N
+            why = crash_feedback(code)
         return CallResult("crashed", error={"type": "Crashed", "message": why, "traceback": ""}), None
 
     def _request(self, message: dict, timeout: float) -> CallResult:
@@ -657,22 +660,6 @@ class Sandbox:
 
 class SandboxStartError(RuntimeError):
     """The worker process could not be started at all (grading cannot go on)."""
-
-
-def describe_exit(code: int | None, *, via_bwrap: bool = False) -> str:
-    """Say how the worker ended; bubblewrap reports a child killed by signal N as exit 128 + N."""
-    if code is None:
-        return "the sandbox worker stopped answering"
-    if via_bwrap and code > 128:
-        code = -(code - 128)
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        extra = " (out of memory?)" if name == "SIGKILL" else " (a segmentation fault)" if name == "SIGSEGV" else ""
-        return f"the worker process was killed by {name}{extra}"
-    return f"the worker process exited with code {code} (os._exit or a fatal error in the code)"
 
 
 def sweep(token: str) -> int:
