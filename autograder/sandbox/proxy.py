@@ -270,8 +270,8 @@ class Remote:
     def collect(self, limit: int = 10_000) -> list:
         """Iterate the remote object (e.g. a generator) and return up to ``limit`` items."""
         self._check_alive()
-        out = self._session.run({"op": "iterate", "target": {"handle": self._handle.id}, "limit": limit}, 60.0, "iteration", None)
-        return out["items"]
+        message = {"op": "call", "target": {"probe": "take"}, "args": [self._handle, limit], "kwargs": {}}
+        return self._session.run(message, 60.0, "iteration", None)
 
     def _check_alive(self) -> None:
         if self._generation != self._session.sandbox.generation:

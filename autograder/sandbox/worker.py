@@ -251,16 +251,6 @@ class Worker:
         value = getattr(obj, req["target"]["attr"])
         return self._to_handle(value) if callable(value) else value
 
-    def op_iterate(self, req):
-        obj = self._target({"handle": req["target"]["handle"]})
-        items = []
-        it = iter(obj)
-        for item in it:
-            items.append(item)
-            if len(items) >= req.get("limit", 10_000):
-                return {"items": items, "exhausted": False}
-        return {"items": items, "exhausted": True}
-
     def op_release(self, req):
         for hid in req["ids"]:
             self.objects.pop(hid, None)
