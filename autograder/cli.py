@@ -211,7 +211,7 @@ def _term_summary(term) -> None:
         click.echo(f"Roster students without a submission ({len(term.missing)}): {', '.join(s.label for s in term.missing) or 'none'}")
     late = [g for g in term.grades if g.days_late]
     if term.inputs.policy.due is not None:
-        shown = ", ".join(f"{g.submission} ({g.days_late} d, -{g.penalty:g})" for g in late)
+        shown = "; ".join(f"{term.label(g.submission)}: {g.days_late} d, -{g.penalty:g}" for g in late)
         click.echo(f"Late submissions ({len(late)}): {shown or 'none'}")
     applied = [a for g in term.grades for a in g.overrides]
     if applied or term.not_applied:
@@ -223,7 +223,9 @@ def _term_summary(term) -> None:
         click.echo(f"Left empty in the LMS files (grading failed, not the student's fault): {', '.join(failed)}")
     top = term.top_pairs(3)
     if top:
-        click.echo("Most similar pairs: " + "; ".join(f"{p.topic}: {p.a} / {p.b} {p.score:.2f}" for p in top))
+        click.echo("Most similar pairs (similarity.html):")
+        for p in top:
+            click.echo(f"  {p.score:.2f}  {p.topic}: {term.label(p.a)} / {term.label(p.b)}")
 
 
 @main.command()

@@ -96,7 +96,7 @@ STYLES = {
 }
 FUNCTIONS = list(STYLES)
 RENAME = {"z": "pre", "weighted": "wx", "shifted": "wxb", "out": "res", "result": "acc_out", "total": "n_total", "sizes": "arr",
-          "weights": "wsum", "biases": "bsum", "count": "cnt", "previous": "prev", "size": "sz", "generator": "gen", "bound": "lim",
+          "weights": "wsum", "biases": "bsum", "count": "cnt", "previous": "prev", "generator": "gen", "bound": "lim",
           "fan_in": "fi", "fan_out": "fo", "rng": "r", "layers": "out_layers", "limit": "lm", "pairs": "shapes", "rows": "nr",
           "cols": "nc", "scale": "sc", "a": "act_val", "h": "hid", "last": "final_idx", "hidden": "hv", "current": "cur",
           "idx": "j", "bias": "bb", "act": "fn", "W_last": "W_out", "b_last": "b_out", "i": "ii", "k": "kk", "n": "nn", "m": "mm",

@@ -142,6 +142,11 @@ class TermReport:
 
         return report_sections(self)
 
+    def label(self, submission: str) -> str:
+        """The submission's name, with its students when the roster knows them."""
+        students = next((g.students for g in self.grades if g.submission == submission), [])
+        return f"{submission} ({'; '.join(s.label for s in students)})" if students else submission
+
     def top_pairs(self, n: int = 10) -> list[Pair]:
         """The ``n`` most similar pairs over all topics."""
         every = [p for pairs in self.pairs.values() for p in pairs]

@@ -34,7 +34,7 @@ def _adjustments(g: Any) -> list[tuple[str, str]]:
     for a in g.overrides:
         sign = "+" if a.delta >= 0 else ""
         rows.append((f"Override of {a.title or a.check}: {_num(a.autograded)} → {_num(a.points)} of {_num(a.max_points)} "
-                     f"points. {a.reason} ({a.who}{', ' + a.when if a.when else ''})", f"{sign}{_num(round(a.delta, 4))}"))
+                     f"points ({a.reason}; {a.who}{', ' + a.when if a.when else ''})", f"{sign}{_num(round(a.delta, 4))}"))
     if g.due is not None:
         ext = f" (extension: {g.extension.reason or 'granted'})" if g.extension else ""
         late = (f"{g.days_late} day{'s' if g.days_late != 1 else ''} late, {_num(g.penalty_percent)} % of "
@@ -67,7 +67,7 @@ def feedback_html(result: Any, g: Any, policy: Any) -> str:
     if not rows:
         return page
     block = ['<h2>Your grade</h2><table id="grade"><tr><th></th><th>Points</th></tr>']
-    block += [f'<tr><td>{e(what)}</td><td class="n">{e(pts)}</td></tr>' for what, pts in rows]
+    block += [f'<tr><td>{e(what)}</td><td style="white-space:nowrap;text-align:right">{e(pts)}</td></tr>' for what, pts in rows]
     block.append("</table>")
     start = page.find("<p><strong>Score:")
     at = page.find("</p>", start) + len("</p>") if start >= 0 else page.find("<body>") + len("<body>")
@@ -132,8 +132,16 @@ body{font-family:system-ui,sans-serif;max-width:80rem;margin:2rem auto;padding:0
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
 td.n{text-align:right}th{cursor:pointer;background:#f3f3f3}img{max-width:100%}
 .side{display:flex;gap:1rem}.side>div{flex:1;min-width:0}
-pre.code{background:#f6f6f6;padding:.5rem;max-height:28rem;overflow:auto;font-size:.8rem;margin:0}
+pre.code{position:relative;background:#f6f6f6;padding:.5rem;max-height:28rem;overflow:auto;font-size:.8rem;margin:0}
 pre.code mark{background:#ffe08a}.ln{color:#999;user-select:none}
+"""
+
+
+_FIRST_MARK_JS = """
+document.querySelectorAll("pre.code").forEach(function (pre) {
+  var mark = pre.querySelector("mark");  // open each pane at the first shared line
+  if (mark) pre.scrollTop = Math.max(0, mark.offsetTop - 40);
+});
 """
 
 
@@ -193,8 +201,8 @@ def similarity_html(report: Any, *, title: str = "Similarity") -> str:
         cols = []
         for name in (p.a, p.b):
             marked = prints[name].lines(set(p.shared)) if name in prints else set()
-            cols.append(f"<div><h4>{e(name)}</h4><pre class=\"code\">{_code(report.sources.get((p.topic, name), ''), marked)}</pre></div>")
+            cols.append(f"<div><h4>{e(report.label(name))}</h4><pre class=\"code\">{_code(report.sources.get((p.topic, name), ''), marked)}</pre></div>")
         parts.append(f'<section id="pair-{i}"><h3>#{i} {e(p.topic)}: {e(p.a)} and {e(p.b)}, score {p.score:.3f}</h3>'
                      f'<div class="side">{"".join(cols)}</div></section>')
-    parts.append(f"<script>{SORTABLE_JS}</script></body></html>")
+    parts.append(f"<script>{SORTABLE_JS}{_FIRST_MARK_JS}</script></body></html>")
     return "\n".join(parts) + "\n"
