@@ -3,7 +3,9 @@
 :func:`class_report` turns the results of every submission into one standalone HTML page
 (``report.html`` of ``autograder grade-all``): score summary, points per topic, three matplotlib
 plots embedded as PNG (score distribution, pass rate per check, time per check) and a short table
-of the weakest checks, the exercises the class struggled with. The numbers come from
+of the weakest checks, the exercises the class struggled with; ``grade-all`` adds the term's
+sections (grades after overrides and late penalty, roster gaps, overrides, similar pairs; see
+:mod:`autograder.term`). Clicking a heading sorts a table. The numbers come from
 :func:`check_stats` and :func:`score_stats`, which are plain functions one can test and reuse.
 
 A check's pass rate counts the submissions that ran it; a submission that could not be read at all
