@@ -477,3 +477,30 @@ def test_lms_rows_for_every_roster_student_and_none_for_grader_faults():
 
 def _read_csv_text(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
+
+
+def test_finish_survives_a_class_with_nothing_to_compare(tmp_path):
+    """Blank, corrupt and stray entries: every file is written, no pair is found, nothing raises."""
+    from types import SimpleNamespace
+
+    from autograder.term import finish
+
+    root, out = tmp_path / "class", tmp_path / "out"
+    (root / "blank").mkdir(parents=True)
+    shutil.copy(REPO / "exercises" / "neurons.py", root / "blank" / "neurons.py")
+    (root / "broken.zip").write_bytes(b"PK\x03\x04 not really")
+    (root / "notes.txt").write_text("hello")
+    (root / "deep").mkdir()
+    (root / "deep" / "neurons.py").write_text("x = " + "(" * 5000 + ")" * 5000 + "\n")  # defeats the parser
+    course = course_mod.load(REPO)
+    entries = discover(root)
+    results = [SubmissionResult(e.name) for e in entries]
+    inputs = load_inputs(course=course)
+    inputs.roster = Roster([Student("1", "Bea", "b@x", "blank"), Student("2", "Bea again", "b2@x", "")])
+    inputs.extensions = {"nobody": None}
+    report = finish(SimpleNamespace(entries=entries, results=results, out=out, topics=["neurons"]), course, inputs)
+    assert _read_csv(out / "similarity.csv") == [["topic", "a", "b", "score"]]
+    assert "No two submissions share code" in (out / "similarity.html").read_text()
+    assert report.unmatched == ["broken", "deep", "notes.txt"] and [s.student_id for s in report.missing] == ["2"]
+    assert any("extension of nobody" in n for n in report.notes)
+    assert all((out / "submissions" / e.slug / "feedback.html").is_file() for e in entries)

@@ -187,10 +187,18 @@ def finish(summary: Any, course: Any, inputs: TermInputs | None = None, *, faile
         report.grades.append(g)
         if inputs.roster and not students:
             report.unmatched.append(entry.name)
+    seen: dict[str, str] = {}
+    for g in report.grades:
+        for s in g.students:
+            if s.student_id in seen:
+                report.notes.append(f"{s.label} matches two submissions, {seen[s.student_id]} and {g.submission}; "
+                                    f"the LMS files take {seen[s.student_id]} (fix the roster's submission column)")
+            seen.setdefault(s.student_id, g.submission)
     if inputs.roster:
         taken = {s.student_id for g in report.grades for s in g.students}
         report.missing = [s for s in inputs.roster.students if s.student_id not in taken]
     every_key = set().union(*keys_of.values()) if keys_of else set()
+    report.notes += [f"the extension of {k} matches no submission" for k in inputs.extensions if k not in every_key]
     report.not_applied += [f"line {o.line}: {o.student} / {o.check}: not applied (no submission of {o.student})"
                            for o in inputs.overrides if o.student not in every_key]
     report.audited = audit(out, [a for g in report.grades for a in g.overrides], {g.submission for g in report.grades})
@@ -201,9 +209,12 @@ def finish(summary: Any, course: Any, inputs: TermInputs | None = None, *, faile
         text = writers[system](report.grades, inputs.roster, assignment=inputs.assignment, possible=possible)
         report.files[system] = _write(out / f"{system}.csv", text)
 
-    _similarity(summary, course, report)
-    report.files["similarity.csv"] = _write(out / "similarity.csv", pages.similarity_csv(report))
-    report.files["similarity.html"] = _write(out / "similarity.html", pages.similarity_html(report, title=f"{course.title}: similarity"))
+    try:  # it reads student code again; whatever that code does to the tokenizer must not cost the gradebook
+        _similarity(summary, course, report)
+        report.files["similarity.csv"] = _write(out / "similarity.csv", pages.similarity_csv(report))
+        report.files["similarity.html"] = _write(out / "similarity.html", pages.similarity_html(report, title=f"{course.title}: similarity"))
+    except Exception as exc:  # noqa: BLE001 - said in the summary and the report, the grades still written
+        report.notes.append(f"the similarity report could not be written: {type(exc).__name__}: {exc}")
     for g, result in zip(report.grades, summary.results):
         folder = out / "submissions" / g.slug
         _write(folder / "feedback.md", pages.feedback_markdown(result, g, policy))
