@@ -21,7 +21,6 @@ import ast
 import csv
 import io
 import json
-import math
 import re
 import shutil
 import subprocess
@@ -35,10 +34,10 @@ import pytest
 from autograder import course as course_mod
 from autograder.batch import Entry, discover, read_gradebook
 from autograder.results import CheckResult, SubmissionResult
-from autograder.term import Grade, TermError, TermReport, load_inputs
+from autograder.term import Grade, TermError, load_inputs
 from autograder.term import lms, similarity
 from autograder.term.overrides import audit, load_overrides, resolve
-from autograder.term.policy import LatePolicy, load_extensions, load_policy
+from autograder.term.policy import load_extensions, load_policy
 from autograder.term.roster import Roster, Student, describe
 
 REPO = Path(__file__).resolve().parents[1]
