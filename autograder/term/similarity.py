@@ -122,8 +122,15 @@ def normalised_tokens(source: str, stub: str = "") -> list[tuple[str, int, int]]
         seen = {line for _, line, _ in out}
         for row, line in enumerate(lines, 1):
             if row not in seen and _norm_line(line) not in stub_lines:
-                out += [(w if w.isidentifier() is False or keyword.iskeyword(w) else "V", row, row) for w in re.findall(r"\w+|[^\w\s]", line)]
+                out += [(_word(w), row, row) for w in re.findall(r"\w+|[^\w\s]", line)]
     return out
+
+
+def _word(w: str) -> str:
+    """A word of code that did not tokenize, normalised like a token."""
+    if w[:1].isdigit():
+        return "N"
+    return "V" if w.isidentifier() and not keyword.iskeyword(w) and w not in _BUILTINS else w
 
 
 def _add(out: list, text: str, first: int, last: int, lines: list[str], stub_lines: set[str]) -> None:
