@@ -52,7 +52,7 @@ from typing import Any, Iterable
 from autograder import course as course_mod
 from autograder.course import Course, CourseError
 from autograder.grading import MAX_FILE_BYTES, GradingError, SubmissionError, grade_submission, sandbox_config, warn_protections
-from autograder.results import CSV_COLUMNS, SubmissionResult, declare_topics, to_csv_row, to_gradescope_dict, to_markdown
+from autograder.results import CSV_COLUMNS, SubmissionResult, _cell, declare_topics, to_csv_row, to_gradescope_dict, to_markdown
 
 __all__ = ["BatchError", "BatchSummary", "Entry", "discover", "grade_all", "materialize", "read_gradebook"]
 
@@ -531,6 +531,7 @@ class BatchSummary:
     out: Path = Path(".")
     duration: float = 0.0
     topics: list[str] = field(default_factory=list)
+    term: Any = None  # the term's grades and files (autograder.term.TermReport), set at the end
 
     @property
     def gradebook(self) -> Path:
@@ -581,6 +582,7 @@ def grade_all(
     course: Course | None = None,
     progress: bool = True,
     console: Any = None,
+    term: Any = None,
 ) -> BatchSummary:
     """Grade every entry of ``submissions`` into ``out``; see the module docstring.
 
@@ -589,6 +591,8 @@ def grade_all(
     ``force``. A ``KeyboardInterrupt`` stops the job processes and their sandboxes and is raised
     again; the submissions already written stay. Raises :class:`BatchError` when the batch can't
     run (unknown topic, ``out`` inside ``submissions``, another run writing to ``out``).
+    ``term`` (:func:`autograder.term.load_inputs`: roster, extensions, overrides, LMS files) is
+    applied after grading, on top of the records; see :mod:`autograder.term`.
     """
     started = time.perf_counter()
     try:
@@ -615,7 +619,7 @@ def grade_all(
             jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
             declared = [t for t in declare_topics(course.topics) if t.name in names]
             _run_pool(todo, keys, jobs, (str(course.root), names, str(out), masks), summary, failures, declared, console, progress)
-        _finish(summary, course, keys, failures, title=f"{course.title}: {root.name}")
+        _finish(summary, course, keys, failures, title=f"{course.title}: {root.name}", term=term)
     summary.duration = time.perf_counter() - started
     return summary
 
@@ -631,7 +635,7 @@ def _lock(out: Path):
         yield
 
 
-def _finish(summary: BatchSummary, course: Course, keys: dict[str, str], failures: dict[str, SubmissionResult], *, title: str) -> None:
+def _finish(summary: BatchSummary, course: Course, keys: dict[str, str], failures: dict[str, SubmissionResult], *, title: str, term: Any = None) -> None:
     """Rebuild the gradebook and the report from the per-submission records (one row per entry)."""
     out = summary.out
     declared = [t for t in declare_topics(course.topics) if t.name in summary.topics]
@@ -641,10 +645,13 @@ def _finish(summary: BatchSummary, course: Course, keys: dict[str, str], failure
             result = SubmissionResult(e.name, topics=declared, error="not graded: its result file is missing")
         summary.results.append(result)
     summary.failed = sum(1 for r in summary.results if r.error)
-    write_gradebook(out / "gradebook.csv", summary.results, summary.topics)
+    from autograder import term as term_mod  # roster, overrides, late penalty on top of the records; LMS, similarity
+
+    summary.term = term_mod.finish(summary, course, term, failed=set(failures))
+    write_gradebook(out / "gradebook.csv", summary.results, summary.topics, extra=summary.term.gradebook_rows)
     from autograder.report import class_report
 
-    _atomic_write(out / "report.html", class_report(summary.results, title=title, topics=declared))
+    _atomic_write(out / "report.html", class_report(summary.results, title=title, topics=declared, sections=summary.term.report_sections()))
 
 
 def _key(entry: Entry, fingerprint: str, topics: list[str], modules: list[str]) -> str:
@@ -714,13 +721,16 @@ def _stop_jobs(pool: ProcessPoolExecutor, before: set[int]) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def write_gradebook(path: Path, results: list[SubmissionResult], topics: list[str]) -> None:
-    """``gradebook.csv``: one row per result, columns :func:`~autograder.results.CSV_COLUMNS`."""
+def write_gradebook(path: Path, results: list[SubmissionResult], topics: list[str], extra: list[dict] | None = None) -> None:
+    """``gradebook.csv``: one row per result, columns :func:`~autograder.results.CSV_COLUMNS`, then
+    the keys of ``extra`` (one dict per result: the term's student, late penalty and final score)."""
+    from autograder.term import GRADEBOOK_COLUMNS
+
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, CSV_COLUMNS(topics), lineterminator="\n")
+    writer = csv.DictWriter(buf, CSV_COLUMNS(topics) + (GRADEBOOK_COLUMNS if extra is not None else []), lineterminator="\n")
     writer.writeheader()
-    for r in results:
-        writer.writerow(to_csv_row(r, topics))
+    for i, r in enumerate(results):
+        writer.writerow({**to_csv_row(r, topics), **({k: _cell(v) if isinstance(v, str) else v for k, v in extra[i].items()} if extra is not None else {})})
     _atomic_write(path, buf.getvalue())
 
 

@@ -141,7 +141,13 @@ def demo() -> None:
 @click.option("--force", is_flag=True, help="Grade every submission again, even those already graded with the same files.")
 @click.option("--topic", "topics", multiple=True, help="Grade only this topic (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs, CI).")
-def grade_all(submissions: Path, out: Path, jobs: int | None, force: bool, topics: tuple[str, ...], no_progress: bool) -> None:
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV submission,student_id,name,email: who each submission belongs to.")
+@click.option("--extensions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV student,days|due[,reason]: per-student due dates for the late policy.")
+@click.option("--overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV student,check,points,reason,who,when: points set by hand, applied after grading.")
+@click.option("--lms", type=click.Choice(["canvas", "moodle"]), multiple=True, help="Also write OUT/canvas.csv or OUT/moodle.csv for the LMS's gradebook import (needs --roster; repeatable).")
+@click.option("--assignment", default="", help="The assignment column's name in the LMS files (default: the course title).")
+def grade_all(submissions: Path, out: Path, jobs: int | None, force: bool, topics: tuple[str, ...], no_progress: bool,
+              roster: Path | None, extensions: Path | None, overrides: Path | None, lms: tuple[str, ...], assignment: str) -> None:
     """Grade a class: every entry of SUBMISSIONS is one submission, named after it.
 
     \b
@@ -158,18 +164,29 @@ def grade_all(submissions: Path, out: Path, jobs: int | None, force: bool, topic
       gradebook.csv                    one row per submission, always
       submissions/<name>/results.json  Gradescope results
       submissions/<name>/feedback.md   feedback to send back to the student
-      report.html                      class report with plots
+      submissions/<name>/feedback.html the same feedback as a web page
+      report.html                      class report with plots, sortable tables
+      similarity.csv, similarity.html  pairs of submissions by similarity of their
+                                       answer code (never changes a score)
+      audit.jsonl                      every change made by --overrides, appended
+      canvas.csv, moodle.csv           with --lms, for the LMS's gradebook import
     Each submission is written when it finishes; a rerun skips those already graded
     with the same files (unless --force), so an interrupted run resumes.
-    Scores equal `autograder grade` on the same files.
+    Scores equal `autograder grade` on the same files; the gradebook's raw column
+    is that score, then overrides and the late penalty ([policy] in course.toml:
+    due, timezone, grace_days, penalty_per_day, penalty_cap) give the final one.
+    Submission times: Gradescope metadata, else nbgrader's timestamp.txt, else
+    the files' modification time.
     """
     from autograder.batch import BatchError, grade_all as run_batch
     from autograder.report import check_stats, weakest_table
+    from autograder.term import TermError, load_inputs
 
     course = _course()
     try:
-        summary = run_batch(submissions, out, jobs=jobs, force=force, topics=list(topics) or None, course=course, progress=not no_progress)
-    except BatchError as exc:
+        inputs = load_inputs(course=course, roster=roster, extensions=extensions, overrides=overrides, lms=lms, assignment=assignment)
+        summary = run_batch(submissions, out, jobs=jobs, force=force, topics=list(topics) or None, course=course, progress=not no_progress, term=inputs)
+    except (BatchError, TermError) as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
         click.echo(f"interrupted: the submissions already written in {out} are kept; run again to finish", err=True)
@@ -181,7 +198,34 @@ def grade_all(submissions: Path, out: Path, jobs: int | None, force: bool, topic
     stats = check_stats(summary.results)
     if stats:
         click.echo("\nWeakest checks:\n" + weakest_table(stats))
+    _term_summary(summary.term)
     click.echo(f"\ngradebook: {summary.gradebook}\nreport:    {summary.report}")
+    for name, path in summary.term.files.items():
+        click.echo(f"{name + ':':<10} {path}" if len(name) < 10 else f"{name}: {path}")
+
+
+def _term_summary(term) -> None:
+    """Roster matches, overrides, late submissions and the most similar pairs, after a grade-all."""
+    if term.inputs.roster is not None:
+        click.echo(f"\nSubmissions matching no roster student ({len(term.unmatched)}): {', '.join(term.unmatched) or 'none'}")
+        click.echo(f"Roster students without a submission ({len(term.missing)}): {', '.join(s.label for s in term.missing) or 'none'}")
+    late = [g for g in term.grades if g.days_late]
+    if term.inputs.policy.due is not None:
+        shown = "; ".join(f"{term.label(g.submission)}: {g.days_late} d, -{g.penalty:g}" for g in late)
+        click.echo(f"Late submissions ({len(late)}): {shown or 'none'}")
+    applied = [a for g in term.grades for a in g.overrides]
+    if applied or term.not_applied:
+        click.echo(f"Overrides applied: {len(applied)}; audit records added: {len(term.audited)}")
+    for problem in term.not_applied + term.notes:
+        click.echo(f"note: {problem}", err=True)
+    failed = [g.submission for g in term.grades if g.grader_failed]
+    if failed and term.inputs.lms:
+        click.echo(f"Left empty in the LMS files (grading failed, not the student's fault): {', '.join(failed)}")
+    top = term.top_pairs(3)
+    if top:
+        click.echo("Most similar pairs (similarity.html):")
+        for p in top:
+            click.echo(f"  {p.score:.2f}  {p.topic}: {term.label(p.a)} / {term.label(p.b)}")
 
 
 @main.command()

@@ -3,7 +3,9 @@
 :func:`class_report` turns the results of every submission into one standalone HTML page
 (``report.html`` of ``autograder grade-all``): score summary, points per topic, three matplotlib
 plots embedded as PNG (score distribution, pass rate per check, time per check) and a short table
-of the weakest checks, the exercises the class struggled with. The numbers come from
+of the weakest checks, the exercises the class struggled with; ``grade-all`` adds the term's
+sections (grades after overrides and late penalty, roster gaps, overrides, similar pairs; see
+:mod:`autograder.term`). Clicking a heading sorts a table. The numbers come from
 :func:`check_stats` and :func:`score_stats`, which are plain functions one can test and reuse.
 
 A check's pass rate counts the submissions that ran it; a submission that could not be read at all
@@ -34,7 +36,34 @@ from typing import Any, Iterable
 
 from autograder.results import STATUSES, SubmissionResult, TopicSummary
 
-__all__ = ["CheckStat", "ScoreStats", "check_stats", "score_stats", "weakest_table", "class_report"]
+__all__ = ["CheckStat", "ScoreStats", "check_stats", "score_stats", "weakest_table", "class_report", "SORTABLE_JS"]
+
+SORTABLE_JS = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  var head = table.rows[0];
+  Array.prototype.forEach.call(head.cells, function (th, col) {
+    th.title = "click to sort";
+    th.addEventListener("click", function () {
+      var rows = Array.prototype.slice.call(table.rows, 1);
+      var dir = th.getAttribute("data-dir") === "asc" ? -1 : 1;
+      Array.prototype.forEach.call(head.cells, function (h) { h.removeAttribute("data-dir"); });
+      th.setAttribute("data-dir", dir === 1 ? "asc" : "desc");
+      function key(row) {
+        var text = row.cells[col] ? row.cells[col].textContent.trim() : "";
+        var num = parseFloat(text);
+        return isNaN(num) || !/^[-+]?[0-9.]/.test(text) ? [1, text.toLowerCase()] : [0, num];
+      }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x[0] !== y[0]) return (x[0] - y[0]) * dir;
+        return (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0) * dir;
+      });
+      rows.forEach(function (r) { r.parentNode.appendChild(r); });
+    });
+  });
+});
+"""
+"""Makes every ``<table class="sortable">`` sort by a column when its heading is clicked (numbers as numbers)."""
 
 
 @dataclass
@@ -207,7 +236,7 @@ def _time_plot(stats: list[CheckStat]) -> str:
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
-td.n{text-align:right}pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}img{max-width:100%}
+td.n{text-align:right}table.sortable th{cursor:pointer;background:#f3f3f3}pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}img{max-width:100%}
 """
 
 
@@ -215,14 +244,17 @@ def _n(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def class_report(results: list[SubmissionResult], *, title: str = "Class report", topics: list[TopicSummary] | None = None, k: int = 5) -> str:
-    """A standalone HTML page (inline CSS and images, no scripts), every string escaped."""
+def class_report(results: list[SubmissionResult], *, title: str = "Class report", topics: list[TopicSummary] | None = None, k: int = 5,
+                 sections: Iterable[str] = ()) -> str:
+    """A standalone HTML page (inline CSS, images and one small script that sorts the tables whose
+    heading is clicked), every string escaped. ``sections`` are more HTML fragments (already
+    escaped: the term's grades, roster, overrides and similarity) added before the end."""
     e = html.escape
     stats = check_stats(results)
     scores = score_stats(results)
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        '<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">',
         f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         "<h2>Scores</h2>",
@@ -241,7 +273,7 @@ def class_report(results: list[SubmissionResult], *, title: str = "Class report"
             "<p>The checks the fewest submissions passed: start the next lesson here.</p>",
             f'<pre id="weakest">{e(weakest_table(stats, k))}</pre>',
             "<h2>Checks</h2>",
-            '<table id="checks"><tr><th>check</th><th>topic</th><th>points</th><th>pass rate</th><th>outcomes</th>'
+            '<table id="checks" class="sortable"><tr><th>check</th><th>topic</th><th>points</th><th>pass rate</th><th>outcomes</th>'
             "<th>mean time (s)</th><th>hint</th></tr>",
         ]
         for s in stats:
@@ -259,7 +291,8 @@ def class_report(results: list[SubmissionResult], *, title: str = "Class report"
         parts.append("<h2>Submissions that could not be graded</h2><table><tr><th>submission</th><th>reason</th></tr>")
         parts += [f"<tr><td>{e(r.submission)}</td><td>{e(r.error or '')}</td></tr>" for r in broken]
         parts.append("</table>")
-    parts.append("</body></html>")
+    parts += list(sections)
+    parts.append(f"<script>{SORTABLE_JS}</script></body></html>")
     return "\n".join(parts) + "\n"
 
 

@@ -287,7 +287,10 @@ def test_one_row_per_entry_in_order(batch, klass):
     out, _, _ = batch
     rows = read_gradebook(out / "gradebook.csv")
     assert [r["submission"] for r in rows] == list(klass[1])
-    assert list(rows[0]) == ["submission", "score", "max_score", *TOPICS, "error"]
+    from autograder.term import GRADEBOOK_COLUMNS
+
+    assert list(rows[0]) == ["submission", "score", "max_score", *TOPICS, "error", *GRADEBOOK_COLUMNS]
+    assert all(r["raw"] == r["score"] == r["final"] and r["penalty"] == "0.0" for r in rows)  # no policy, no overrides
 
 
 def test_scores_equal_single_grading(batch, single, course):
