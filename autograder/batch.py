@@ -452,14 +452,13 @@ class _Job:
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                 result, stored = self._failed(entry, f"grading failed (a bug in the grader): {detail}", start), False
             else:
-                why = _sandbox_failure(result)
-                if why:  # the sandbox, not the student, failed: report it, and grade again next run
-                    result, stored = self._failed(entry, f"grading failed: {why}", start), False
+                if result.incomplete:  # the grader, not the student, failed a check: kept, never stored as final
+                    stored = False
         write_submission(self.out / "submissions" / entry.slug, result, key=task.key if stored else None, source=entry.source)
         return _Done(entry.slug, result.to_dict(), stored)
 
     def _failed(self, entry: Entry, why: str, start: float) -> SubmissionResult:
-        return SubmissionResult(entry.name, topics=self.declared, error=why, duration=time.perf_counter() - start)
+        return SubmissionResult(entry.name, topics=self.declared, error=why, duration=time.perf_counter() - start, grader_failed=True)
 
     def close(self) -> None:
         self.zygote.close()
@@ -467,17 +466,6 @@ class _Job:
     def kill_all(self) -> None:
         """Last resort (the run is being killed): end the fork server and every worker at once."""
         self.zygote.close()
-
-
-def _sandbox_failure(result: SubmissionResult) -> str:
-    """The reason when a check could not run because no sandbox worker would start ("" otherwise).
-
-    Such a check reads as "crashed", but the student is not to blame: the row must not be kept.
-    """
-    for c in result.checks:
-        if c.status == "crashed" and "SandboxStartError:" in c.feedback:
-            return c.feedback.split("SandboxStartError:", 1)[1].strip().splitlines()[0]
-    return ""
 
 
 _JOB: _Job | None = None
@@ -679,7 +667,7 @@ def _run_pool(todo, keys, jobs, initargs, summary, failures, declared, console, 
                                 pending.append(slug)
                                 continue
                             why = f"grading failed: a grading process died {breaks[slug]} times while this submission was graded"
-                            result = SubmissionResult(by_slug[slug].name, topics=declared, error=why)
+                            result = SubmissionResult(by_slug[slug].name, topics=declared, error=why, grader_failed=True)
                             failures[slug] = result
                         else:
                             result = SubmissionResult.from_dict(done.result)

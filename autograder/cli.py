@@ -97,7 +97,8 @@ def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_p
     """Grade one SUBMISSION folder with the public and hidden checks.
 
     Modules missing from the folder score zero ("not submitted"). The exit code is 0 whenever
-    grading completed, whatever the score; non-zero only when grading itself could not run.
+    grading completed, whatever the score; non-zero when grading itself could not run (1), or when
+    the grader's own fault left some check ungraded (3: the score is incomplete, grade again).
     """
     from autograder import results as res
     from autograder.course import CourseError
@@ -120,6 +121,8 @@ def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_p
         res.render_table(result, public_only=public_only)
     if result.error:
         click.echo(f"note: {result.error}", err=True)
+    if result.incomplete:
+        sys.exit(3)
 
 
 @main.command()

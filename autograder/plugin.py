@@ -23,7 +23,7 @@ import pytest
 
 from autograder import reference as reference_loader
 from autograder.course import Course
-from autograder.results import CheckResult
+from autograder.results import GRADER_FAULT, CheckResult
 from autograder.sandbox.proxy import Session, Student, StudentFailure
 
 OUTPUT_SHOWN = 2000
@@ -97,6 +97,9 @@ class GraderPlugin:
             else:
                 status = "error"
                 feedback = f"the result could not be checked: {type(exc).__name__}: {exc}"
+        fault = next((r for r in self.session.history if r.status == "grader_error"), None)
+        if fault is not None:  # decided from the calls' own status: no check can turn it into a student's failure
+            status, feedback = "grader_error", f"{GRADER_FAULT}: {fault.message}"
         points = item.get_closest_marker("points")
         hint = item.get_closest_marker("hint")
         vis = item.get_closest_marker("visibility")
@@ -108,7 +111,7 @@ class GraderPlugin:
             max_points=float(points.args[0]) if points else 1.0,
             status=status,
             feedback=feedback,
-            hint=hint.args[0] if hint and status != "passed" else "",
+            hint=hint.args[0] if hint and status not in ("passed", "grader_error") else "",
             duration=report.duration,
             visibility=vis.args[0] if vis else "visible",
             output=self._output(),

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.results import crash_feedback
-from autograder.sandbox import wire
+from autograder.sandbox import limits, wire
 
 NOBODY = 65534
 ISSUED_TOKENS: list[str] = []  # every sandbox token this process made (tests look for leftovers by it)
@@ -40,7 +40,7 @@ STARTUP_TIMEOUT = 60.0
 class CallResult:
     """What one call into the sandbox gave: a status and either a value or an error."""
 
-    status: str  # ok | error | not_attempted | exit | timeout | crashed | output_limit
+    status: str  # ok | error | not_attempted | exit | timeout | crashed | output_limit | grader_error
     value: Any = None
     error: dict | None = None
     stdout: str = ""
@@ -70,6 +70,12 @@ class SandboxConfig:
     masks: tuple[Path, ...] = ()  # paths the worker must not see (solutions, hidden checks, output)
     preload: tuple[str, ...] = ()  # modules imported at start (e.g. "keras" for a warm worker)
     threads: int = 1
+    cgroups: bool = True  # a cgroup per worker where the machine allows it (see sandbox.limits)
+    start_retries: int = 3  # a worker that fails to start (a grader fault) is tried this often
+    retry_backoff: float = 0.5  # seconds before the first retry, doubled for each further one
+
+    def uses_cgroups(self) -> bool:
+        return self.cgroups and bool(limits.cgroup_support().version)
 
 
 SYSTEM_DIRS = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
@@ -197,6 +203,17 @@ def missing_protections(config: SandboxConfig) -> list[str]:
         missing.append("a separate user for student code (the grader is not root, so the worker runs as the same user)")
     elif not Sandbox.will_confine(config) and not _unconfined_drop_possible():
         missing.append("a separate user for student code (Python is installed where `nobody` cannot read it)")
+    if not config.uses_cgroups():
+        why = limits.cgroup_support().reason if config.cgroups else "turned off"
+        if _is_root():
+            missing.append(f"per-worker process and memory limits in a cgroup ({why}): each fork server's workers "
+                           "run as a uid of their own instead, and shared memory counts toward no memory limit")
+        else:
+            missing.append(f"per-worker process and memory limits in a cgroup ({why}): the process limit is "
+                           "not set, and shared memory counts toward no memory limit")
+    if limits.seccomp_status():
+        missing.append(f"a seccomp filter against SysV IPC and ptrace ({limits.seccomp_status()}): SysV IPC "
+                       "objects are removed at every reset instead")
     return missing
 
 
@@ -222,12 +239,29 @@ def sandbox_environment(config: SandboxConfig, scratch: str, token: str) -> dict
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "AUTOGRADER_SANDBOX": token,
-        "AUTOGRADER_LIMITS": f"{config.memory_mb},{config.file_size_mb},{config.max_processes}",
+        # the process limit: a cgroup's pids.max where there is one (RLIMIT_NPROC, 0 here, would count
+        # every process of the user on the machine), else RLIMIT_NPROC for a uid of the worker's own
+        "AUTOGRADER_LIMITS": f"{config.memory_mb},{config.file_size_mb},{0 if config.uses_cgroups() else config.max_processes}",
+        "AUTOGRADER_SECCOMP": "" if limits.seccomp_status() else "1",
     }
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH"):
         if key in os.environ:
             env[key] = os.environ[key]
     return env
+
+
+def _worker_uid(config: SandboxConfig, holder) -> int:
+    """The user workers run as (the caller is root): ``nobody`` when a cgroup per worker holds their
+    process limit, else a uid of their own leased for ``holder``'s lifetime (RLIMIT_NPROC counts per
+    user, so a shared ``nobody`` would share one process quota among every sandbox on the machine)."""
+    if config.uses_cgroups():
+        return NOBODY
+    if holder.uid_lease is None:
+        try:
+            holder.uid_lease = limits.UidLease()
+        except OSError as exc:
+            raise SandboxStartError(f"no uid left for a worker: {exc}") from exc
+    return holder.uid_lease.uid
 
 
 class ZygoteError(RuntimeError):
@@ -251,10 +285,18 @@ class Zygote:
         ISSUED_TOKENS.append(self.token)
         self._scratch: str | None = None
         self._ready = False
+        self.uid = NOBODY
+        self.uid_lease: limits.UidLease | None = None
 
     @property
     def confined(self) -> bool:
         return Sandbox.will_confine(self.config)
+
+    def host_pid(self, pid: int) -> int | None:
+        """The host pid of a worker the fork server reported (it sees pids of its own PID namespace)."""
+        if not self.confined:
+            return pid
+        return limits.host_pid(self.proc.pid, pid) if self.proc is not None else None
 
     def start(self) -> "Zygote":
         self.close()
@@ -267,7 +309,8 @@ class Zygote:
         env = sandbox_environment(self.config, scratch, self.token)
         env["AUTOGRADER_SCRATCH"] = scratch
         if _is_root() and (self.confined or _unconfined_drop_possible()):
-            env["AUTOGRADER_DROP_TO"] = str(NOBODY)
+            self.uid = _worker_uid(self.config, self)
+            env["AUTOGRADER_DROP_TO"] = str(self.uid)
         cmd = [*_python("zygote"), "--control-fd", str(child.fileno()),
                "--preload", ",".join(self.config.preload)]
         if self.confined:
@@ -349,6 +392,9 @@ class Zygote:
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        if self.uid_lease is not None:
+            self.uid_lease.release()
+            self.uid_lease = None
 
     def __enter__(self) -> "Zygote":
         return self.start()
@@ -398,6 +444,10 @@ class Sandbox:
         ISSUED_TOKENS.append(self.token)
         self.starts = 0
         self._loaded = False
+        self.cgroup: limits.WorkerCgroup | None = None  # the worker's own limits (where cgroups exist)
+        self.host_pid: int | None = None  # the worker's pid as this process sees it
+        self.uid_lease: limits.UidLease | None = None
+        self.limits_hit: dict[str, int] | None = None  # the own limits the last worker ran into (None: no cgroup)
 
     # -- life cycle ----------------------------------------------------------------------------
     def __enter__(self) -> "Sandbox":
@@ -423,9 +473,10 @@ class Sandbox:
         if not _is_root():
             return {}, {}
         if self.confined:
-            return {}, {"AUTOGRADER_DROP_TO": str(NOBODY)}
+            return {}, {"AUTOGRADER_DROP_TO": str(_worker_uid(self.config, self))}
         if _unconfined_drop_possible():
-            return {"user": NOBODY, "group": NOBODY, "extra_groups": []}, {}
+            uid = _worker_uid(self.config, self)
+            return {"user": uid, "group": uid, "extra_groups": []}, {"AUTOGRADER_DROPPED": "1"}
         return {}, {}
 
     def _command(self, fd_in: int, fd_out: int, scratch: str) -> list[str]:
@@ -455,8 +506,37 @@ class Sandbox:
         if ready.status != "ready":
             self._kill()
             raise SandboxStartError(f"the sandbox worker did not start: {ready.message or ready.status}")
+        self._own_limits(ready.value if isinstance(ready.value, dict) else {})
         if self.config.preload and self.zygote is None:
             self._request({"op": "preload", "modules": list(self.config.preload)}, STARTUP_TIMEOUT)
+
+    def _own_limits(self, ready: dict) -> None:
+        """Put the new worker in a cgroup of its own (process and memory limits no other sandbox
+        shares) before it holds any student code; the submission's files come with the first call."""
+        if not self.config.uses_cgroups():
+            return
+        if isinstance(self.proc, _ZygoteChild):
+            pid = self.zygote.host_pid(self.proc.pid)
+            pids = [pid] if pid else []
+        else:  # bubblewrap and the worker below it (nothing else runs there yet)
+            import psutil
+
+            try:
+                pids = [self.proc.pid] + [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)]
+            except psutil.Error:
+                pids = []
+        if not pids:
+            self._kill()
+            raise SandboxStartError("the new worker could not be found to give it its own limits")
+        self.host_pid = pids[-1]
+        try:
+            self.cgroup = limits.WorkerCgroup(f"autograder-{self.token}-{self.generation}", self.config.max_processes,
+                                              self.config.memory_mb << 20)
+            for pid in pids:
+                self.cgroup.place(pid)
+        except OSError as exc:
+            self._kill()
+            raise SandboxStartError(f"the worker could not get a cgroup of its own: {exc}") from exc
 
     def _fork_from_zygote(self) -> None:
         req_r, req_w = os.pipe()
@@ -479,8 +559,9 @@ class Sandbox:
         else:
             self._scratch = tempfile.mkdtemp(prefix="autograder-sandbox-")
             scratch = self._scratch
-            if self._drop()[0]:
-                os.chown(scratch, NOBODY, NOBODY)
+            popen = self._drop()[0]
+            if popen:
+                os.chown(scratch, popen["user"], popen["group"])
         popen_drop, env_drop = self._drop()
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
@@ -528,6 +609,9 @@ class Sandbox:
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        if self.uid_lease is not None:
+            self.uid_lease.release()
+            self.uid_lease = None
 
     def _kill(self) -> None:
         proc, self.proc = self.proc, None
@@ -552,6 +636,10 @@ class Sandbox:
         self._fd_w = self._fd_r = -1
         if proc is not None and not isinstance(proc, _ZygoteChild):
             sweep(self.token)
+        cgroup, self.cgroup = self.cgroup, None
+        self.limits_hit = cgroup.limits_hit() if cgroup is not None else None
+        if cgroup is not None:
+            cgroup.remove()
 
     # -- protocol ------------------------------------------------------------------------------
     def _send(self, message: dict) -> None:
@@ -613,6 +701,8 @@ class Sandbox:
         if why is None:
             if code is not None and code > 128 and self.confined and self.zygote is None:
                 code = -(code - 128)  # bubblewrap reports a child killed by signal N as exit 128 + N
+            if code == -signal.SIGKILL and self._killed_from_outside():
+                return _grader_error("the worker was killed from outside its sandbox while its own limits were not reached"), None
             why = crash_feedback(code)
         return CallResult("crashed", error={"type": "Crashed", "message": why, "traceback": ""}), None
 
@@ -640,13 +730,33 @@ class Sandbox:
             result.error = {"type": "OutputLimit", "message": f"printed {over / 2**20:.1f} MB, more than the limit of {self.config.output_limit / 2**20:.0f} MB", "traceback": ""}
         return result
 
+    def _killed_from_outside(self) -> bool:
+        """A SIGKILL that neither the grader nor the worker's own cgroup limits dealt (the machine's
+        OOM killer, an operator): only knowable where the worker had a cgroup of its own."""
+        hit = self.limits_hit
+        return hit is not None and not any(hit.values())
+
     def request(self, message: dict, timeout: float | None = None) -> CallResult:
-        """Send one operation to the worker (starting it if needed) and wait for its answer."""
-        try:
-            self.ensure()
-        except SandboxStartError as exc:
-            return CallResult("crashed", error={"type": "SandboxStartError", "message": str(exc), "traceback": ""})
-        return self._request(message, timeout or self.config.call_budget)
+        """Send one operation to the worker (starting it if needed) and wait for its answer.
+
+        A grader fault (no worker would start; the worker was killed from outside its own limits)
+        is retried ``start_retries`` times with a doubling pause; if it persists the answer's status
+        is ``grader_error``, never charged to the student. A call on objects of an earlier worker is
+        not retried (they died with it)."""
+        retries = max(0, self.config.start_retries)
+        result = None
+        for attempt in range(retries + 1):
+            if attempt:
+                time.sleep(self.config.retry_backoff * 2 ** (attempt - 1))
+            try:
+                self.ensure()
+            except SandboxStartError as exc:
+                result = _grader_error(f"the sandbox could not start ({attempt + 1} tries): {exc}")
+                continue
+            result = self._request(message, timeout or self.config.call_budget)
+            if result.status != "grader_error" or _holds_handles(message):
+                return result
+        return result
 
     def import_module(self, name: str, timeout: float | None = None) -> CallResult:
         """Import one submitted module; the result is kept and the import redone after a restart."""
@@ -656,6 +766,20 @@ class Sandbox:
             if result.ok:
                 self.imported.append(name)
         return self.import_results[name]
+
+
+def _grader_error(message: str) -> CallResult:
+    return CallResult("grader_error", error={"type": "GraderError", "message": message, "traceback": ""})
+
+
+def _holds_handles(value) -> bool:
+    if isinstance(value, wire.Handle):
+        return True
+    if isinstance(value, dict):
+        return "handle" in value or any(_holds_handles(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_handles(v) for v in value)
+    return False
 
 
 class SandboxStartError(RuntimeError):

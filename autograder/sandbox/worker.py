@@ -333,18 +333,19 @@ class Worker:
             self.send(self.handle(req))
 
 
-def apply_limits(spec: str, uid: int) -> None:
+def apply_limits(spec: str, dedicated_user: bool) -> None:
     """Lower this process's resource limits (memory MB, file size MB, processes) for good.
 
-    The process limit counts every process of the user, so it is set only for the sandbox's own
-    user (``nobody``), never for a developer's account.
+    The process limit (``RLIMIT_NPROC``) counts every process of the user, so it is set only for a
+    user that is the worker's alone (``dedicated_user``), never for a developer's account, and only
+    when the grader asks for it (``0``: a cgroup of the worker's own holds ``pids.max`` instead).
     """
     import resource
     import signal
 
     memory_mb, file_mb, nproc = (int(x) for x in spec.split(","))
     limits = [(resource.RLIMIT_AS, memory_mb << 20), (resource.RLIMIT_FSIZE, file_mb << 20), (resource.RLIMIT_CORE, 0)]
-    if uid == 65534:
+    if dedicated_user and nproc > 0:
         limits.append((resource.RLIMIT_NPROC, nproc))
     for which, value in limits:
         soft, hard = resource.getrlimit(which)
@@ -353,24 +354,54 @@ def apply_limits(spec: str, uid: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file fails the write, not the worker
 
 
+# TensorFlow's and absl's own log lines are the grader's business, never the student's output.
+QUIET_LOGS = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_CPP_MAX_VLOG_LEVEL": "-1", "ABSL_MIN_LOG_LEVEL": "3",
+              "GRPC_VERBOSITY": "NONE", "GLOG_minloglevel": "3", "AUTOGRAPH_VERBOSITY": "0"}
+
+
+def quiet_libraries() -> None:
+    """Silence the libraries' own logging before student code runs (their C++ reads the environment
+    when it logs; the Python loggers are set if already imported)."""
+    os.environ.update(QUIET_LOGS)
+    import logging
+
+    for name in ("tensorflow", "absl", "keras", "h5py", "jax"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    if "tensorflow" in sys.modules:
+        try:
+            sys.modules["tensorflow"].get_logger().setLevel(logging.CRITICAL)
+            sys.modules["tensorflow"].autograph.set_verbosity(0)
+        except AttributeError:
+            pass
+
+
 def become_worker(fd_in: int, fd_out: int, scratch: str, drop_to: int | None) -> None:
-    """Lower the limits, leave root, and serve the grader on the two pipe ends until told to stop."""
-    uid = drop_to if drop_to is not None else os.getuid()
+    """Lower the limits, leave root, load the seccomp filter, and serve the grader on the two pipe
+    ends until told to stop. All of it happens before any student code is read."""
+    from autograder.sandbox import limits as own_limits
+
+    dedicated = drop_to is not None or os.environ.get("AUTOGRADER_DROPPED") == "1"
     if os.environ.get("AUTOGRADER_LIMITS"):
-        apply_limits(os.environ["AUTOGRADER_LIMITS"], uid)
+        apply_limits(os.environ["AUTOGRADER_LIMITS"], dedicated)
     if drop_to is not None:
         os.setgroups([])
         os.setgid(drop_to)
         os.setuid(drop_to)
         if os.getuid() == 0 or os.geteuid() == 0:
             raise SystemExit("could not leave the root user")
+    if os.environ.get("AUTOGRADER_SECCOMP") == "1":
+        why = own_limits.load_seccomp()
+        if why:
+            raise SystemExit(f"could not load the seccomp filter: {why}")
+    quiet_libraries()
     os.makedirs(scratch, exist_ok=True)
     os.chdir(scratch)
     os.environ.update(HOME=scratch, KERAS_HOME=os.path.join(scratch, ".keras"), MPLCONFIGDIR=os.path.join(scratch, ".matplotlib"))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     worker = Worker(fd_in, fd_out, Path(scratch))
-    worker.send({"id": 0, "status": "ready", "value": {"pid": os.getpid(), "uid": os.getuid()}})
+    worker.send({"id": 0, "status": "ready", "value": {"pid": os.getpid(), "uid": os.getuid(),
+                                                       "seccomp": os.environ.get("AUTOGRADER_SECCOMP") == "1"}})
     worker.serve()
     os._exit(0)
 
