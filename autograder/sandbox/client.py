@@ -227,7 +227,11 @@ def sandbox_environment(config: SandboxConfig, scratch: str, token: str) -> dict
         "MPLCONFIGDIR": os.path.join(scratch, ".matplotlib"),
         "MPLBACKEND": "Agg",
         "KERAS_BACKEND": "tensorflow",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's own log lines (E0000 ... node_def_util.cc) are no student output
+        "TF_CPP_MAX_VLOG_LEVEL": "-1",
+        "ABSL_MIN_LOG_LEVEL": "3",
+        "GRPC_VERBOSITY": "NONE",
+        "AUTOGRAPH_VERBOSITY": "0",
         "TF_ENABLE_ONEDNN_OPTS": "0",
         "TF_DETERMINISTIC_OPS": "1",
         "CUDA_VISIBLE_DEVICES": "",

@@ -50,7 +50,7 @@ class _Capture:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.token = os.urandom(8).hex().encode()
-        self.synced = threading.Event()
+        self.synced = {"stdout": threading.Event(), "stderr": threading.Event()}
         self.streams = {}
         for fd, name in ((1, "stdout"), (2, "stderr")):
             r, w = os.pipe()
@@ -70,18 +70,20 @@ class _Capture:
             if not chunk:
                 return
             data = tail + chunk
-            if marker in data:
-                data = data.replace(marker, b"")
-                self.synced.set()
-            # Hold back a possible partial marker at the end of the chunk.
-            keep_back = len(marker) - 1
-            tail, data = (data[-keep_back:], data[:-keep_back]) if len(data) > keep_back else (data, b"")
+            found = marker in data
+            if found:  # everything before the marker is this call's output: count it all, hold nothing back
+                data, tail = data.replace(marker, b""), b""
+            else:  # hold back a possible partial marker at the end of the chunk
+                keep_back = len(marker) - 1
+                tail, data = (data[-keep_back:], data[:-keep_back]) if len(data) > keep_back else (data, b"")
             with self.lock:
                 s = self.streams[name]
                 room = KEEP_BYTES - len(s["kept"])
                 if room > 0:
                     s["kept"] += data[:room]
                 s["total"] += len(data)
+            if found:
+                self.synced[name].set()
 
     def reset(self) -> None:
         with self.lock:
@@ -95,12 +97,14 @@ class _Capture:
                 stream.flush()
             except (OSError, ValueError, AttributeError):
                 pass
-        self.synced.clear()
-        try:
-            os.write(1, b"\0" + self.token + b"\0")
-            self.synced.wait(1.0)
-        except OSError:
-            pass
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            self.synced[name].clear()
+            try:
+                os.write(fd, b"\0" + self.token + b"\0")
+            except OSError:
+                pass
+        for event in self.synced.values():
+            event.wait(1.0)
         with self.lock:
             out = {}
             for name, s in self.streams.items():
