@@ -116,7 +116,8 @@ def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_p
     if md_path:
         _write(md_path, res.to_markdown(result))
     if quiet:
-        click.echo(f"{result.submission}: {result.total:g} / {result.possible:g}")
+        score = f"{result.total:g} / {result.possible:g}"
+        click.echo(f"{result.submission}: " + (f"incomplete, {res.GRADER_FAULT} ({score} so far)" if result.incomplete else score))
     else:
         res.render_table(result, public_only=public_only)
     if result.error:

@@ -451,6 +451,7 @@ class Sandbox:
         self.cgroup: limits.WorkerCgroup | None = None  # the worker's own limits (where cgroups exist)
         self.host_pid: int | None = None  # the worker's pid as this process sees it
         self.uid_lease: limits.UidLease | None = None
+        self._gave_up = False  # the last request ended in a grader fault after every retry
         self.limits_hit: dict[str, int] | None = None  # the own limits the last worker ran into (None: no cgroup)
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -717,7 +718,7 @@ class Sandbox:
         try:
             self._send(message)
             result, answered = self._receive(start + timeout)
-            while isinstance(answered, int) and answered < message["id"] and result.status != "crashed":
+            while isinstance(answered, int) and answered < message["id"] and result.status not in _DEAD:
                 # A stale answer: student code forged one for an earlier call, whose real answer
                 # arrives late. Skip it, so no call is answered by another's reply.
                 result, answered = self._receive(start + timeout)
@@ -726,7 +727,7 @@ class Sandbox:
             return CallResult("timeout", error={"type": "Timeout", "message": f"stopped after the time budget of {timeout:g} s", "traceback": ""}, duration=time.monotonic() - start)
         except (BrokenPipeError, OSError) as exc:
             return self._crashed(None if isinstance(exc, BrokenPipeError) else str(exc))[0]
-        if result.status != "crashed" and answered != message["id"]:
+        if result.status not in _DEAD and answered != message["id"]:
             return self._crashed("the sandbox answered out of turn (its protocol stream was tampered with)")[0]
         over = max(result.stdout_bytes, result.stderr_bytes)
         if result.status == "ok" and over > self.config.output_limit:
@@ -747,7 +748,7 @@ class Sandbox:
         is retried ``start_retries`` times with a doubling pause; if it persists the answer's status
         is ``grader_error``, never charged to the student. A call on objects of an earlier worker is
         not retried (they died with it)."""
-        retries = max(0, self.config.start_retries)
+        retries = 0 if self._gave_up else max(0, self.config.start_retries)  # one persistent fault costs the pauses once
         result = None
         for attempt in range(retries + 1):
             if attempt:
@@ -759,7 +760,9 @@ class Sandbox:
                 continue
             result = self._request(message, timeout or self.config.call_budget)
             if result.status != "grader_error" or _holds_handles(message):
+                self._gave_up = False
                 return result
+        self._gave_up = True
         return result
 
     def import_module(self, name: str, timeout: float | None = None) -> CallResult:
@@ -770,6 +773,9 @@ class Sandbox:
             if result.ok:
                 self.imported.append(name)
         return self.import_results[name]
+
+
+_DEAD = ("crashed", "grader_error")  # the worker is gone: no answer id to match
 
 
 def _grader_error(message: str) -> CallResult:
