@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import struct
 import threading
 import time
@@ -523,24 +522,4 @@ def test_workers_silence_tensorflow_logging_at_the_source():
         assert box.request({"op": "call", "target": {"module": "m", "attr": "env"}}).value == {
             "TF_CPP_MIN_LOG_LEVEL": "3", "ABSL_MIN_LOG_LEVEL": "3"}
 
-
-# -- 9. no network, shown against a port that really listens -------------------------------------
-
-
-@needs_bwrap
-def test_a_confined_worker_cannot_reach_a_port_listening_on_this_machine():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    port = server.getsockname()[1]
-    try:
-        outside = socket.create_connection(("127.0.0.1", port), timeout=5)  # the port is really open
-        outside.close()
-        src = ("import socket\ndef reach(port):\n    s = socket.socket()\n    s.settimeout(3)\n"
-               "    try:\n        s.connect(('127.0.0.1', port))\n        return True\n    except OSError:\n        return False\n")
-        with Sandbox({"m.py": src}) as box:
-            assert box.import_module("m").ok
-            result = box.request({"op": "call", "target": {"module": "m", "attr": "reach"}, "args": [port]})
-        assert result.ok and result.value is False
-    finally:
-        server.close()
+# 9. the network test (a port listening on 127.0.0.1, unreachable from the worker) is in test_isolation.py.
