@@ -750,6 +750,7 @@ table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding
 pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
 .passed{color:#17803d}.failed,.error,.crashed{color:#b42318}.timeout{color:#a15c00}
 .not_attempted,.not_submitted{color:#666}
+.grader_error{color:#a15c00;font-weight:bold}
 """
 
 

@@ -225,22 +225,41 @@ def _rmdir(folder: Path) -> None:
             time.sleep(0.01)
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for t in os.listdir(f"/proc/{pid}/task") for x in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _descendants(root_pid: int) -> list[int]:
+    """Every process below ``root_pid``, nearest first (from /proc/<pid>/task/*/children, which
+    costs a few reads, not a scan of every process; psutil's scan where the kernel lacks it)."""
+    if not Path(f"/proc/{root_pid}/task/{root_pid}/children").exists():
+        import psutil
+
+        try:
+            return [p.pid for p in psutil.Process(root_pid).children(recursive=True)]
+        except psutil.Error:
+            return []
+    found, queue = [], [root_pid]
+    while queue:
+        kids = _children(queue.pop(0))
+        found += kids
+        queue += kids
+    return found
+
+
 def host_pid(root_pid: int, ns_pid: int) -> int | None:
     """The host pid of the process that ``root_pid``'s descendants know as ``ns_pid`` in their own
     PID namespace (the innermost pid of the ``NSpid`` line of /proc/<pid>/status)."""
-    import psutil
-
-    try:
-        below = psutil.Process(root_pid).children(recursive=True)
-    except psutil.Error:
-        return None
-    for proc in below:
+    for pid in _descendants(root_pid):
         try:
-            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("NSpid:"):
                     ids = line.split()[1:]
                     if len(ids) > 1 and int(ids[-1]) == ns_pid:
-                        return proc.pid
+                        return pid
                     break
         except (OSError, ValueError):
             continue
@@ -260,10 +279,14 @@ def _scmp_act_errno(code: int) -> int:
 
 @lru_cache(maxsize=None)
 def _libseccomp():
-    name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
-    try:
-        lib = ctypes.CDLL(name, use_errno=True)
-    except OSError:
+    lib = None
+    for name in ("libseccomp.so.2", None):  # find_library runs ldconfig: only when the usual name fails
+        try:
+            lib = ctypes.CDLL(name or ctypes.util.find_library("seccomp") or "libseccomp.so.2", use_errno=True)
+            break
+        except OSError:
+            continue
+    if lib is None:
         return None
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import random
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.sandbox import limits as own_limits  # imported once in the fork server, not per worker
 from autograder.sandbox import wire
 
 KEEP_BYTES = 64 * 1024  # captured output kept per stream and call
@@ -367,8 +369,6 @@ def quiet_libraries() -> None:
     """Silence the libraries' own logging before student code runs (their C++ reads the environment
     when it logs; the Python loggers are set if already imported)."""
     os.environ.update(QUIET_LOGS)
-    import logging
-
     for name in ("tensorflow", "absl", "keras", "h5py", "jax"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     if "tensorflow" in sys.modules:
@@ -382,8 +382,6 @@ def quiet_libraries() -> None:
 def become_worker(fd_in: int, fd_out: int, scratch: str, drop_to: int | None) -> None:
     """Lower the limits, leave root, load the seccomp filter, and serve the grader on the two pipe
     ends until told to stop. All of it happens before any student code is read."""
-    from autograder.sandbox import limits as own_limits
-
     dedicated = drop_to is not None or os.environ.get("AUTOGRADER_DROPPED") == "1"
     if os.environ.get("AUTOGRADER_LIMITS"):
         apply_limits(os.environ["AUTOGRADER_LIMITS"], dedicated)
