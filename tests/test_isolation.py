@@ -110,6 +110,9 @@ def test_each_attack_fails_only_its_own_check(graded, check):
 
 # Without bubblewrap a submission can read the course and write to the shared /tmp (the grader warns).
 CONFINEMENT_CHECKS = {"test_spy", "test_scribble"}
+# Starting up to 200 interpreters: with a process quota of the worker's own (128, shared with no other
+# sandbox) that may take longer than the 3 s budget on a busy machine; its own call, its own time.
+MAY_TIME_OUT = {"test_fork"}
 
 
 def test_every_other_check_matches_the_clean_run(graded):
@@ -118,7 +121,8 @@ def test_every_other_check_matches_the_clean_run(graded):
     confined = bwrap_status()[0] is not None
     for name, check in hostile.items():
         if name not in EXPECTED and (confined or name not in CONFINEMENT_CHECKS):
-            assert check.status == clean[name].status, f"{name}: {check.status}: {check.feedback}"
+            allowed = {clean[name].status} | ({"timeout"} if name in MAY_TIME_OUT else set())
+            assert check.status in allowed, f"{name}: {check.status}: {check.feedback}"
 
 
 def test_messages_say_what_happened(graded):

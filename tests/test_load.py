@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ import time as _time
 
 
 def _attack():
-    """Park processes up to the quota, try SysV shared memory, fill /dev/shm (until refused)."""
+    """Park processes up to the quota and try SysV shared memory; print what it got."""
     parked = 0
     while parked < 1000:
         try:
@@ -48,25 +49,34 @@ def _attack():
     libc = _ctypes.CDLL(None, use_errno=True)
     segments = [libc.shmget(0, 256 << 20, 0o1000 | 0o666) for _ in range(8)]
     semaphores = [libc.semget(0, 16, 0o1000 | 0o666) for _ in range(8)]
+    print(f"ATTACK parked={parked} shm={min(segments)},{max(segments)} sem={min(semaphores)},{max(semaphores)}")
+
+
+def _fill_shm():
+    """Fill /dev/shm with 16 MB files until refused (or killed at the memory limit)."""
     block = b"x" * (16 << 20)
     written = 0
     try:
-        with open("/dev/shm/hog", "wb") as f:
-            while written < 2 * 1024:
+        while written < 4096:
+            with open(f"/dev/shm/hog{written}", "wb") as f:
                 f.write(block)
-                f.flush()
-                written += 16
+            written += 16
     except OSError:
         pass
-    return parked, segments, semaphores, written
+    print(f"FILLED {written}")
 
 
-_ORIGINAL_COUNT = count_parameters
+_ORIGINAL_COUNT, _ORIGINAL_INIT = count_parameters, init_params
 
 
 def count_parameters(layer_sizes):
     _attack()
     return _ORIGINAL_COUNT(layer_sizes)
+
+
+def init_params(*args, **kwargs):
+    _fill_shm()
+    return _ORIGINAL_INIT(*args, **kwargs)
 '''
 
 
@@ -120,6 +130,44 @@ def _checks(out: Path) -> dict[str, dict[str, tuple[str, float]]]:
     return found
 
 
+def _in_use() -> set[str]:
+    """Names under /dev/shm that a live process maps or holds open (other jobs on the machine)."""
+    used = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            used |= {line.split("/dev/shm/", 1)[1].split()[0] for line in (proc / "maps").read_text().splitlines() if "/dev/shm/" in line}
+            for fd in (proc / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("/dev/shm/"):
+                    used.add(target[len("/dev/shm/"):].split()[0])
+        except OSError:
+            continue
+    return used
+
+
+def _orphans(before: set[str]) -> set[str]:
+    """Files in /dev/shm that appeared during the test and that no live process uses (a leak)."""
+    deadline = time.monotonic() + 10  # a finished run's resource tracker unlinks its semaphores last
+    while True:
+        new = set(os.listdir("/dev/shm")) - before
+        orphans = new - _in_use()
+        if not orphans or time.monotonic() > deadline:
+            return orphans
+        time.sleep(0.5)
+
+
+def _attacks(checks: list[dict]) -> list[tuple]:
+    """What the hostile submission reported of each attack (it prints its own figures)."""
+    found = []
+    for check in checks:
+        for m in re.finditer(r"ATTACK parked=(\d+) shm=(-?\d+),(-?\d+) sem=(-?\d+),(-?\d+)", check["output"]):
+            n = [int(x) for x in m.groups()]
+            found.append((n[0], (n[1], n[2]), (n[3], n[4])))
+    return found
+
+
 def _sysv() -> set[str]:
     found = set()
     for kind in ("shm", "sem", "msg"):
@@ -158,7 +206,18 @@ def test_two_batches_at_once_with_a_hostile_neighbour_grade_like_a_quiet_run(tmp
         assert got_a[name] == checks, f"{name}, graded beside the hostile submission, differs from the quiet run"
         assert got_b[name] == checks, f"{name}, graded while the other batch ran, differs from the quiet run"
     assert "hostile" in got_a  # it was graded (its own checks may fail: its business)
+    hostile = json.loads((tmp_path / "out_a" / "submissions" / "hostile" / "result.json").read_text())["result"]["checks"]
+    attacks = _attacks(hostile)
+    assert attacks and attacks[0][0] >= 64, f"the hostile submission did not park processes: {attacks}"
+    for parked, shm, sem in attacks:
+        assert parked < 128, f"parked {parked} processes: not stopped at its own quota of 128"
+        assert shm == sem == (-1, -1), "SysV IPC was not refused"
+    filled = [c for c in hostile if "init_params" in c["id"]]
+    assert filled and all(c["status"] != "grader_error" for c in hostile)
+    for c in filled:  # stopped at its own memory limit: refused, or killed, never beyond it
+        m = re.search(r"FILLED (\d+)", c["output"])
+        assert c["status"] == "crashed" or (m and int(m.group(1)) <= MEMORY_MB), (c["status"], c["output"][:200])
 
-    assert set(os.listdir("/dev/shm")) <= shm_before, "something was left in /dev/shm"
+    assert not _orphans(shm_before), "something was left in /dev/shm"
     assert _sysv() <= sysv_before, "a SysV IPC object was left behind"
     assert set(_leftover_cgroups()) <= cgroups_before, "a worker cgroup (and so a parked process) was left behind"

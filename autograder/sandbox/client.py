@@ -127,7 +127,16 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
-def _bwrap_options(masks, *, zygote: bool = False) -> list[str]:
+@lru_cache(maxsize=None)
+def _bwrap_sizes_tmpfs() -> bool:
+    """Whether this bubblewrap takes ``--size`` for a tmpfs (0.8 and later)."""
+    try:
+        return "--size" in subprocess.run([bwrap_status()[0], "--help"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError, TypeError):
+        return False
+
+
+def _bwrap_options(masks, *, zygote: bool = False, tmpfs_bytes: int | None = None) -> list[str]:
     """bubblewrap's options: a minimal read-only view, masks, private /tmp, new namespaces, few capabilities.
 
     As root the sandbox gets no user namespace, so its process really becomes ``nobody``: a worker
@@ -143,7 +152,11 @@ def _bwrap_options(masks, *, zygote: bool = False) -> list[str]:
             opts += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             opts += ["--ro-bind", str(path), str(path)]
-    opts += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    # a private /tmp and /dev/shm (POSIX shared memory, multiprocessing's semaphores), writable by the
+    # worker; their pages count toward the worker's memory cgroup, and each is capped at the memory limit
+    size = ["--size", str(tmpfs_bytes)] if tmpfs_bytes and _bwrap_sizes_tmpfs() else []
+    opts += ["--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/dev/shm", "--proc", "/proc",
+             "--perms", "1777", *size, "--tmpfs", "/tmp"]
     needed = _needed_paths()
     made = set()
     for path in needed:  # bwrap would make the folders on the way mode 700: unreachable for `nobody`
@@ -318,7 +331,8 @@ class Zygote:
         cmd = [*_python("zygote"), "--control-fd", str(child.fileno()),
                "--preload", ",".join(self.config.preload)]
         if self.confined:
-            cmd = [bwrap_status()[0], *_bwrap_options(self.config.masks, zygote=True), "--", *cmd, "--confined"]
+            cmd = [bwrap_status()[0], *_bwrap_options(self.config.masks, zygote=True, tmpfs_bytes=self.config.memory_mb << 20),
+                   "--", *cmd, "--confined"]
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          pass_fds=(child.fileno(),), env=env, cwd=scratch, start_new_session=True)
@@ -488,7 +502,7 @@ class Sandbox:
         worker = [*_python("worker"), "--fd-in", str(fd_in), "--fd-out", str(fd_out), "--scratch", scratch]
         if not self.confined:
             return worker
-        return [bwrap_status()[0], *_bwrap_options(self.config.masks), "--", *worker]
+        return [bwrap_status()[0], *_bwrap_options(self.config.masks, tmpfs_bytes=self.config.memory_mb << 20), "--", *worker]
 
     def _environment(self, scratch: str) -> dict[str, str]:
         return sandbox_environment(self.config, scratch, self.token)
