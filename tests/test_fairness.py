@@ -328,6 +328,8 @@ def test_frames_within_the_budget_still_decode():
     oversize = wire.MAGIC + struct.pack(">I", wire.MAX_HEADER_BYTES + 1) + header
     with pytest.raises(wire.WireError, match="exceeds"):
         wire.decode(oversize)
+    source = "x = [" + ",".join(["0"] * (wire.MAX_NODES + 10)) + "]\n"  # a large literal in a submitted file
+    assert wire.decode(wire.encode({"files": {"m.py": source}}))["files"]["m.py"] == source
     many = wire.MAGIC + struct.pack(">I", 1) + b"1" + struct.pack(">I", wire.MAX_BLOBS + 1)
     with pytest.raises(wire.WireError, match="arrays"):
         wire.decode(many)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ MAX_HEADER_BYTES = 32 * 2**20  # the JSON part of a frame (arrays travel as blob
 MAX_NODES = 2**18  # JSON values in a header, counted before any object is built
 MAX_BLOBS = 2**14  # arrays in one frame
 _ALLOWED_KINDS = "biufc"  # bool, int, uint, float, complex
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 class WireError(ValueError):
@@ -210,6 +212,10 @@ def decode(frame: bytes):
     # follows a comma, and every container opens with a bracket, so this bounds the values (commas
     # inside strings only make it stricter). A forged [[],[],...] costs its text, never its objects.
     nodes = text.count(",") + text.count("[") + text.count("{") + 1
+    if nodes > MAX_NODES:  # commas and brackets inside strings (a source file, printed output) are no values
+        for match in _JSON_STRING.finditer(text):
+            quoted = match.group()
+            nodes -= quoted.count(",") + quoted.count("[") + quoted.count("{")
     if nodes > MAX_NODES:
         raise WireError(f"header holds up to {nodes} values, more than the limit of {MAX_NODES}")
     try:
