@@ -112,7 +112,7 @@ def test_each_worker_has_a_cgroup_of_its_own_removed_with_it():
             assert first.import_module("m").ok
             folders = dict(first.cgroup.folders)
             seen = _call(first, "cgroup").value
-            assert f"autograder-{first.token}" in seen
+            assert f"autograder-{os.getpid()}-" in seen and first.token in seen
             for folder in folders.values():
                 assert folder.is_dir()
             pids_max = (folders.get("pids") or folders[""]) / "pids.max"
@@ -121,6 +121,29 @@ def test_each_worker_has_a_cgroup_of_its_own_removed_with_it():
         with Sandbox({"m.py": PROBE}, config, zygote=zygote) as second:
             assert second.import_module("m").ok
             assert first.token not in _call(second, "cgroup").value
+
+
+@needs_cgroups
+def test_cgroups_of_a_grader_killed_without_cleaning_up_are_removed_by_the_next(monkeypatch):
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a grader that is gone (its pid is free)
+    stale = limits.WorkerCgroup(limits.cgroup_name("feedface-1").replace(f"-{os.getpid()}-", f"-{dead.pid}-"), 8, 64 << 20)
+    elsewhere = limits.WorkerCgroup(f"autograder-{dead.pid}-p1-feedface-2", 8, 64 << 20)  # another PID namespace
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    stale.place(orphan.pid)
+    mine = limits.WorkerCgroup(limits.cgroup_name("mine-1"), 8, 64 << 20)
+    try:
+        monkeypatch.setattr(limits, "_swept", False)
+        assert limits.sweep_stale() == 1
+        assert not stale.exists() and orphan.wait(timeout=10) == -signal.SIGKILL
+        assert mine.exists() and elsewhere.exists()  # a live grader's cgroup stays, and one it cannot judge
+    finally:
+        mine.remove()
+        elsewhere.remove()
+        stale.remove()
 
 
 @needs_cgroups

@@ -549,7 +549,7 @@ class Sandbox:
             raise SandboxStartError("the new worker could not be found to give it its own limits")
         self.host_pid = pids[-1]
         try:
-            self.cgroup = limits.WorkerCgroup(f"autograder-{self.token}-{self.generation}", self.config.max_processes,
+            self.cgroup = limits.WorkerCgroup(limits.cgroup_name(f"{self.token}-{self.generation}"), self.config.max_processes,
                                               self.config.memory_mb << 20)
             for pid in pids:
                 self.cgroup.place(pid)

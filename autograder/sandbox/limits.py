@@ -111,6 +111,50 @@ def cgroup_support() -> CgroupSupport:
     return CgroupSupport(0, reason="no writable pids and memory cgroup controllers")
 
 
+PREFIX = "autograder-"
+
+
+@lru_cache(maxsize=None)
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").split("[")[-1].rstrip("]")
+    except OSError:
+        return "0"
+
+
+def cgroup_name(token: str) -> str:
+    """``autograder-<pid of the grader>-p<its PID namespace>-<token>``: a later grader in the same PID
+    namespace can tell whether the grader that made it is still alive."""
+    return f"{PREFIX}{os.getpid()}-p{_pid_namespace()}-{token}"
+
+
+_swept = False
+
+
+def sweep_stale() -> int:
+    """Remove the worker cgroups left by graders that died without cleaning up (killed with SIGKILL),
+    with whatever still runs in them. Once per process; a live grader's cgroups are not touched."""
+    global _swept
+    if _swept:
+        return 0
+    _swept = True
+    removed = 0
+    support = cgroup_support()
+    stale = {}
+    for parent in support.parents.values():
+        for folder in parent.glob(PREFIX + "*"):
+            owner, _, rest = folder.name[len(PREFIX):].partition("-")
+            here = rest.startswith(f"p{_pid_namespace()}-")  # a pid of another namespace says nothing here
+            if here and owner.isdigit() and int(owner) != os.getpid() and not Path(f"/proc/{owner}").exists():
+                stale.setdefault(folder.name, []).append(folder)
+    for folders in stale.values():
+        leftover = WorkerCgroup.__new__(WorkerCgroup)
+        leftover.version, leftover.folders = support.version, dict(enumerate(folders))
+        leftover.remove()
+        removed += 1
+    return removed
+
+
 class WorkerCgroup:
     """One cgroup (one folder per v1 controller) for one worker, with its process and memory limits."""
 
@@ -118,6 +162,7 @@ class WorkerCgroup:
         support = cgroup_support()
         if not support.version:
             raise OSError(errno.ENOTSUP, support.reason)
+        sweep_stale()
         self.version = support.version
         self.folders = {c: p / name for c, p in support.parents.items()}
         made = []
