@@ -36,6 +36,7 @@ import os
 import re
 import signal
 import stat
+import struct
 import sys
 import tempfile
 import threading
@@ -60,6 +61,7 @@ RECORD = "result.json"  # written last: its presence (with a matching key) means
 RECORD_FORMAT = 1
 ZIP_MAX_BYTES = 256 * 2**20  # a zip larger than this is not opened
 ZIP_MAX_MEMBERS = 10_000
+ZIP_MAX_DIRECTORY = 4 * 2**20  # bytes of central directory (what zipfile parses, whatever the count says)
 MAX_MODULE_FILES = 200  # course modules taken from one entry (zip members or files found in a folder)
 MAX_DEPTH = 4  # how deep a folder or zip may nest its modules
 MAX_WALK = 5_000  # directory entries looked at per folder submission
@@ -248,6 +250,7 @@ def _zip_modules(path: Path, modules: set[str]) -> dict[PurePosixPath, bytes]:
         size = path.stat().st_size
         if size > ZIP_MAX_BYTES:
             raise SubmissionError(f"the zip is larger than {ZIP_MAX_BYTES // 2**20} MiB")
+        _check_zip_directory(path)
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
             if len(members) > ZIP_MAX_MEMBERS:
@@ -266,6 +269,38 @@ def _zip_modules(path: Path, modules: set[str]) -> dict[PurePosixPath, bytes]:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError) as exc:
         raise SubmissionError(f"the zip file can't be read ({type(exc).__name__}: {exc})") from exc
+
+
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+
+
+def _check_zip_directory(path: Path) -> None:
+    """Refuse a zip whose end-of-central-directory record announces too many entries or too large a
+    directory, reading only the file's tail (before ``zipfile`` parses the directory at all)."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        tail_at = max(0, size - (_EOCD.size + 65535 + _ZIP64_LOCATOR.size))
+        f.seek(tail_at)
+        tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + _EOCD.size > len(tail):
+            raise SubmissionError("the zip file can't be read (no end of central directory record)")
+        _sig, _disk, _cd_disk, _disk_entries, entries, cd_size, _cd_at, _comment = _EOCD.unpack_from(tail, at)
+        if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and at >= _ZIP64_LOCATOR.size:
+            sig, _d, eocd64_at, _n = _ZIP64_LOCATOR.unpack_from(tail, at - _ZIP64_LOCATOR.size)
+            if sig == b"PK\x06\x07" and 0 <= eocd64_at <= size - _ZIP64_EOCD.size:
+                f.seek(eocd64_at)
+                record = f.read(_ZIP64_EOCD.size)
+                if record[:4] == b"PK\x06\x06":
+                    fields = _ZIP64_EOCD.unpack(record)
+                    entries, cd_size = fields[7], fields[8]
+    if entries > ZIP_MAX_MEMBERS:
+        raise SubmissionError(f"the zip holds more than {ZIP_MAX_MEMBERS} files ({entries} announced)")
+    if cd_size > ZIP_MAX_DIRECTORY:
+        raise SubmissionError(f"the zip's directory is larger than {ZIP_MAX_DIRECTORY // 2**20} MiB")
 
 
 def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
@@ -338,16 +373,27 @@ def source_hash(entry: Entry, modules: Iterable[str]) -> str:
     return h.hexdigest()
 
 
+GRADER_PACKAGE = course_mod.PACKAGE_DIR  # hashed whole by grader_fingerprint
+
+
+def _tree_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+
+
 def grader_fingerprint(course: Course, topics: Iterable[str]) -> str:
-    """sha256 of what decides the scores besides the submission: the manifest, and the checks and
-    reference solution of each graded topic (a change in another topic regrades nothing)."""
+    """sha256 of everything that decides the scores besides the submission: the whole grader package
+    (the sandbox, checking helpers, plugin, data sets, the package's checks), the course's checks,
+    ``course.toml``, and the reference solutions of the graded topics. A change in any of them
+    regrades the class on the next run."""
     h = hashlib.sha256()
-    files = [course.root / course_mod.MANIFEST, course.checks_dir / "pytest.ini"]
-    for t in topics:
-        files += [course.checks_dir / "public" / f"test_{t}.py", course.checks_dir / "hidden" / f"test_{t}.py"]
-        files.append(course.solutions_dir / f"{t}.py")
-    for f in files:
-        h.update(f"\0{f.name}\0".encode())
+    named = [(f"course/{course_mod.MANIFEST}", course.root / course_mod.MANIFEST)]
+    named += [(f"solutions/{t}.py", course.solutions_dir / f"{t}.py") for t in topics]
+    for label, root in (("package", GRADER_PACKAGE), ("checks", course.checks_dir)):
+        named += [(f"{label}/{p.relative_to(root).as_posix()}", p) for p in _tree_files(root)]
+    for label, f in named:  # named relative to their root: moving the course regrades nothing
+        h.update(f"\0{label}\0".encode())
         if f.is_file():
             h.update(f.read_bytes())
     return h.hexdigest()
@@ -452,14 +498,13 @@ class _Job:
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                 result, stored = self._failed(entry, f"grading failed (a bug in the grader): {detail}", start), False
             else:
-                why = _sandbox_failure(result)
-                if why:  # the sandbox, not the student, failed: report it, and grade again next run
-                    result, stored = self._failed(entry, f"grading failed: {why}", start), False
+                if result.incomplete:  # the grader, not the student, failed a check: kept, never stored as final
+                    stored = False
         write_submission(self.out / "submissions" / entry.slug, result, key=task.key if stored else None, source=entry.source)
         return _Done(entry.slug, result.to_dict(), stored)
 
     def _failed(self, entry: Entry, why: str, start: float) -> SubmissionResult:
-        return SubmissionResult(entry.name, topics=self.declared, error=why, duration=time.perf_counter() - start)
+        return SubmissionResult(entry.name, topics=self.declared, error=why, duration=time.perf_counter() - start, grader_failed=True)
 
     def close(self) -> None:
         self.zygote.close()
@@ -467,17 +512,6 @@ class _Job:
     def kill_all(self) -> None:
         """Last resort (the run is being killed): end the fork server and every worker at once."""
         self.zygote.close()
-
-
-def _sandbox_failure(result: SubmissionResult) -> str:
-    """The reason when a check could not run because no sandbox worker would start ("" otherwise).
-
-    Such a check reads as "crashed", but the student is not to blame: the row must not be kept.
-    """
-    for c in result.checks:
-        if c.status == "crashed" and "SandboxStartError:" in c.feedback:
-            return c.feedback.split("SandboxStartError:", 1)[1].strip().splitlines()[0]
-    return ""
 
 
 _JOB: _Job | None = None
@@ -686,7 +720,7 @@ def _run_pool(todo, keys, jobs, initargs, summary, failures, declared, console, 
                                 pending.append(slug)
                                 continue
                             why = f"grading failed: a grading process died {breaks[slug]} times while this submission was graded"
-                            result = SubmissionResult(by_slug[slug].name, topics=declared, error=why)
+                            result = SubmissionResult(by_slug[slug].name, topics=declared, error=why, grader_failed=True)
                             failures[slug] = result
                         else:
                             result = SubmissionResult.from_dict(done.result)

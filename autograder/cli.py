@@ -97,7 +97,8 @@ def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_p
     """Grade one SUBMISSION folder with the public and hidden checks.
 
     Modules missing from the folder score zero ("not submitted"). The exit code is 0 whenever
-    grading completed, whatever the score; non-zero only when grading itself could not run.
+    grading completed, whatever the score; non-zero when grading itself could not run (1), or when
+    the grader's own fault left some check ungraded (3: the score is incomplete, grade again).
     """
     from autograder import results as res
     from autograder.course import CourseError
@@ -115,11 +116,14 @@ def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_p
     if md_path:
         _write(md_path, res.to_markdown(result))
     if quiet:
-        click.echo(f"{result.submission}: {result.total:g} / {result.possible:g}")
+        score = f"{result.total:g} / {result.possible:g}"
+        click.echo(f"{result.submission}: " + (f"incomplete, {res.GRADER_FAULT} ({score} so far)" if result.incomplete else score))
     else:
         res.render_table(result, public_only=public_only)
     if result.error:
         click.echo(f"note: {result.error}", err=True)
+    if result.incomplete:
+        sys.exit(3)
 
 
 @main.command()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from autograder import course as course_mod
 from autograder.course import PACKAGE_DIR, Course
+from autograder.results import GRADER_FAULT
 
 DEFAULT_ROOT = "/autograder"
 BUNDLE_CONFIG = "gradescope.json"
@@ -233,7 +234,7 @@ def failure_results(message: str) -> dict:
     """A ``results.json`` for a submission that could not be graded at all (the reason is shown)."""
     return {
         "score": 0,
-        "output": f"The autograder could not grade this submission: {message}\n"
+        "output": f"The autograder could not grade this submission ({GRADER_FAULT}): {message}\n"
                   "This is not a judgement of your code; tell your instructor.",
         "output_format": "text",
         "visibility": "visible",

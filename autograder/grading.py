@@ -15,7 +15,7 @@ from pathlib import Path
 
 from autograder import course as course_mod
 from autograder.course import Course, CourseError
-from autograder.results import SubmissionResult, TopicSummary, declare_topics
+from autograder.results import GRADER_FAULT, SubmissionResult, TopicSummary, declare_topics
 from autograder.sandbox.client import Sandbox, SandboxConfig, SandboxStartError, Zygote, missing_protections
 from autograder.sandbox.proxy import Session
 
@@ -155,7 +155,12 @@ def grade_submission(
         raise GradingError(f"pytest stopped with exit code {code} while grading {label}")
     if public_only:
         declared = _public_topics(declared, plugin.results)
-    return SubmissionResult(label, checks=plugin.results, topics=declared, duration=time.perf_counter() - start, protections=protections)
+    result = SubmissionResult(label, checks=plugin.results, topics=declared, duration=time.perf_counter() - start, protections=protections)
+    faults = [c for c in result.checks if c.status == "grader_error"]
+    if faults:  # the grader's fault, decided from the checks' status: the score is not final
+        result.error = (f"{GRADER_FAULT}: {len(faults)} check(s) could not run after retries; grade again "
+                        f"({faults[0].feedback.removeprefix(GRADER_FAULT + ': ')[:300]})")
+    return result
 
 
 def _run_pytest(args: list[str], plugin) -> int:

@@ -16,6 +16,7 @@ one of :data:`autograder.results.STATUSES`, recorded in ``pytest_runtest_makerep
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,11 +24,30 @@ import pytest
 
 from autograder import reference as reference_loader
 from autograder.course import Course
-from autograder.results import CheckResult
+from autograder.results import GRADER_FAULT, CheckResult
 from autograder.sandbox.proxy import Session, Student, StudentFailure
 
 OUTPUT_SHOWN = 2000
 _TRACEBACK_STATUSES = {"error", "crashed"}
+# TensorFlow's, absl's and XLA's own log lines (C++ "E0000 12:34:56.789 123 node_def_util.cc:680] ...",
+# absl's pre-init notice, Python "WARNING:tensorflow:..." records such as retracing warnings): the
+# grader's business, never shown as what the student's code printed.
+_LIBRARY_LOG = re.compile(
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.+-]+\.(?:cc|h|cpp|c):\d+\].*"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|(?:WARNING|ERROR|INFO):(?:tensorflow|absl):.*"
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] (?:tensorflow|external|xla|tsl)/[\w/.+-]+:\d+\].*)\n?",
+    re.MULTILINE,
+)
+
+
+def drop_library_logs(text: str) -> str:
+    """The output without the log lines TensorFlow and its libraries write themselves.
+
+    >>> drop_library_logs("hi\\nE0000 00:00:1700000000.1   42 node_def_util.cc:680] use_unbounded_threadpool\\nbye\\n")
+    'hi\\nbye\\n'
+    """
+    return _LIBRARY_LOG.sub("", text)
 
 
 def topic_of(path: Path | str) -> str:
@@ -97,6 +117,9 @@ class GraderPlugin:
             else:
                 status = "error"
                 feedback = f"the result could not be checked: {type(exc).__name__}: {exc}"
+        fault = next((r for r in self.session.history if r.status == "grader_error"), None)
+        if fault is not None:  # decided from the calls' own status: no check can turn it into a student's failure
+            status, feedback = "grader_error", f"{GRADER_FAULT}: {fault.message}"
         points = item.get_closest_marker("points")
         hint = item.get_closest_marker("hint")
         vis = item.get_closest_marker("visibility")
@@ -108,7 +131,7 @@ class GraderPlugin:
             max_points=float(points.args[0]) if points else 1.0,
             status=status,
             feedback=feedback,
-            hint=hint.args[0] if hint and status != "passed" else "",
+            hint=hint.args[0] if hint and status not in ("passed", "grader_error") else "",
             duration=report.duration,
             visibility=vis.args[0] if vis else "visible",
             output=self._output(),
@@ -121,7 +144,7 @@ class GraderPlugin:
             for text, total in ((r.stdout, r.stdout_bytes), (r.stderr, r.stderr_bytes)):
                 if text:
                     parts.append(text if total <= len(text.encode()) else text + f"\n[... {total} bytes in all, cut]")
-        out = "".join(parts)
+        out = drop_library_logs("".join(parts))
         return out if len(out) <= OUTPUT_SHOWN else out[:OUTPUT_SHOWN] + "\n[... output cut]"
 
 

@@ -56,6 +56,8 @@ __all__ = [
     "SubmissionResult",
     "timeout_feedback",
     "crash_feedback",
+    "clean_text",
+    "GRADER_FAULT",
     "declare_topics",
     "to_gradescope_dict",
     "gradescope_schema",
@@ -105,9 +107,36 @@ STATUSES: dict[str, Status] = {
         Status("crashed", "crashed", "the worker running the code died (exit or signal)", "bold red", "error"),
         Status("not_attempted", "not attempted", "the stub still raises NotImplementedError", "dim", "skipped"),
         Status("not_submitted", "not submitted", "the module is missing from the submission", "dim", "skipped"),
+        Status("grader_error", "grader error", "the grader failed to run this check (not the student's code); "
+               "it is graded again", "bold yellow", "error"),
     )
 }
-"""Every outcome a check can have, in report order. Only ``passed`` earns points."""
+"""Every outcome a check can have, in report order. Only ``passed`` earns points. ``grader_error``
+is the grader's own fault (a sandbox that would not start, a worker killed from outside its own
+limits): never counted as the student's, it makes the score incomplete (see
+:attr:`SubmissionResult.incomplete`)."""
+
+GRADER_FAULT = "grading failed, not your code"
+"""What a student reads when the grader, not their code, failed."""
+
+# ESC [ ... final byte (CSI), ESC ] ... BEL or ESC \ (OSC), other two-byte ESC sequences, then any C0/C1
+# control character other than newline and tab (\r, clear screen, bell, backspace, DEL).
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]|"
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def clean_text(text: str) -> str:
+    """Student text made safe for every output: terminal escape sequences (ANSI colours, OSC titles
+    and clipboard writes) and control characters other than newline and tab removed.
+
+    >>> clean_text("ok\\x1b[2J\\x1b]0;pwned\\x07 10/10\\r\\n\\tdone\\x00")
+    'ok 10/10\\n\\tdone'
+    """
+    if not text:
+        return text
+    return _CONTROL.sub("", text)
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 """When a student may see a check's result (Gradescope's vocabulary)."""
@@ -193,6 +222,8 @@ class CheckResult:
         object.__setattr__(self, "max_points", max_points)
         object.__setattr__(self, "points", earned)
         object.__setattr__(self, "duration", float(self.duration))
+        for name in ("name", "feedback", "hint", "output"):  # student text reaches every report: clean it once, here
+            object.__setattr__(self, name, clean_text(getattr(self, name)))
 
     @property
     def passed(self) -> bool:
@@ -252,7 +283,8 @@ class SubmissionResult:
     ``topics`` declares the course's topics in course order (see :func:`declare_topics`); when it is
     empty, the topics are those of the checks, in order of appearance. ``error`` says why the
     submission could not be read at all; ``protections`` lists the sandbox protections that were
-    missing while it ran (empty when all were in place).
+    missing while it ran (empty when all were in place). ``grader_failed`` marks a row the grader
+    could not grade at all through its own fault (see :attr:`incomplete`).
     """
 
     submission: str
@@ -261,6 +293,17 @@ class SubmissionResult:
     error: str | None = None
     duration: float = 0.0
     protections: list[str] = field(default_factory=list)
+    grader_failed: bool = False
+
+    def __post_init__(self) -> None:
+        self.submission = clean_text(self.submission)
+        self.error = clean_text(self.error) if self.error else self.error
+
+    @property
+    def incomplete(self) -> bool:
+        """True when the grader, not the student, kept a check (or the whole row) from being graded:
+        the total is then not a final score, and a resumed batch grades the submission again."""
+        return self.grader_failed or any(c.status == "grader_error" for c in self.checks)
 
     @property
     def total(self) -> float:
@@ -325,6 +368,7 @@ class SubmissionResult:
             "error": self.error,
             "duration": self.duration,
             "protections": list(self.protections),
+            "grader_failed": self.grader_failed,
         }
 
     @classmethod
@@ -347,6 +391,7 @@ class SubmissionResult:
             error=data.get("error"),
             duration=float(data.get("duration", 0.0)),
             protections=list(data.get("protections", [])),
+            grader_failed=bool(data.get("grader_failed", False)),
         )
 
 
@@ -361,6 +406,8 @@ def _num(x: float) -> str:
 
 
 def _score_line(result: SubmissionResult) -> str:
+    if result.incomplete:
+        return f"incomplete ({GRADER_FAULT}): {_num(result.total)} / {_num(result.possible)} points so far"
     return f"{_num(result.total)} / {_num(result.possible)} points ({result.percent:.1f} %)"
 
 
@@ -392,6 +439,8 @@ SCHEMA_FILE = "gradescope_results.schema.json"
 def _gradescope_test_output(check: CheckResult) -> str:
     if check.passed:
         return check.feedback.strip()
+    if check.status == "grader_error":
+        return f"{GRADER_FAULT[0].upper() + GRADER_FAULT[1:]}: this check could not run and will be graded again.\n\n{check.feedback}".rstrip()
     text = f"{check.label}: {STATUSES[check.status].meaning}."
     if check.message():
         text += "\n\n" + check.message()
@@ -430,6 +479,8 @@ def to_gradescope_dict(
     output = f"Score: {_score_line(result)}."
     if result.error:
         output = f"Your submission could not be graded: {result.error}\n\n{output}"
+    if result.incomplete:
+        output = f"{GRADER_FAULT[0].upper() + GRADER_FAULT[1:]}: this score is incomplete and will be graded again.\n\n{output}"
     counts = {k: n for k, n in result.counts().items() if n}
     if counts:
         output += "\nChecks: " + ", ".join(f"{n} {STATUSES[k].label}" for k, n in counts.items()) + "."
@@ -564,11 +615,12 @@ def to_csv_row(result: SubmissionResult, topics: Iterable[Any]) -> dict[str, Any
     summary = result.by_topic()
     row: dict[str, Any] = {
         "submission": _cell(result.submission),
-        "score": round(result.total, 4),
+        "score": "incomplete" if result.incomplete else round(result.total, 4),
         "max_score": round(result.possible, 4),
     }
     for name in names:
-        row[name] = round(summary[name].points, 4) if name in summary else 0.0
+        unfinished = result.grader_failed or (name in summary and summary[name].counts.get("grader_error"))
+        row[name] = "incomplete" if unfinished else round(summary[name].points, 4) if name in summary else 0.0
     row["error"] = _cell(result.error or "")
     return row
 
@@ -698,6 +750,7 @@ table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding
 pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
 .passed{color:#17803d}.failed,.error,.crashed{color:#b42318}.timeout{color:#a15c00}
 .not_attempted,.not_submitted{color:#666}
+.grader_error{color:#a15c00;font-weight:bold}
 """
 
 

@@ -478,17 +478,6 @@ def test_one_run_at_a_time_per_output_folder(klass, course, tmp_path):
         grade_all(klass[0], klass[0] / "results", topics=TOPICS, course=course, progress=False)
 
 
-def test_a_sandbox_that_does_not_start_is_not_the_students_fault():
-    from autograder.batch import _sandbox_failure
-    from autograder.results import CheckResult, SubmissionResult
-
-    def result(feedback):
-        return SubmissionResult("ada", checks=[CheckResult(id="t::a", topic="t", name="a", max_points=1, status="crashed", feedback=feedback)])
-
-    assert _sandbox_failure(result("f(x): SandboxStartError: the fork server is gone")) == "the fork server is gone"
-    assert _sandbox_failure(result("f(x): Crashed: the worker process exited with code 3")) == ""
-
-
 @pytest.mark.slow
 def test_keras_topic_with_warm_workers_scores_as_single_grading(course, course_root, tmp_path):
     """Each job's fork server has Keras imported; the scores are those of single grading."""

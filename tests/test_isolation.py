@@ -110,6 +110,9 @@ def test_each_attack_fails_only_its_own_check(graded, check):
 
 # Without bubblewrap a submission can read the course and write to the shared /tmp (the grader warns).
 CONFINEMENT_CHECKS = {"test_spy", "test_scribble"}
+# Starting up to 200 interpreters: with a process quota of the worker's own (128, shared with no other
+# sandbox) that may take longer than the 3 s budget on a busy machine; its own call, its own time.
+MAY_TIME_OUT = {"test_fork"}
 
 
 def test_every_other_check_matches_the_clean_run(graded):
@@ -118,7 +121,8 @@ def test_every_other_check_matches_the_clean_run(graded):
     confined = bwrap_status()[0] is not None
     for name, check in hostile.items():
         if name not in EXPECTED and (confined or name not in CONFINEMENT_CHECKS):
-            assert check.status == clean[name].status, f"{name}: {check.status}: {check.feedback}"
+            allowed = {clean[name].status} | ({"timeout"} if name in MAY_TIME_OUT else set())
+            assert check.status in allowed, f"{name}: {check.status}: {check.feedback}"
 
 
 def test_messages_say_what_happened(graded):
@@ -161,14 +165,28 @@ def test_nothing_is_written_outside_the_scratch_area(graded):
 
 @needs_bwrap
 def test_confined_worker_has_no_network_and_drops_root():
-    src = "import socket, os\ndef probe():\n    s = socket.socket()\n    s.settimeout(2)\n    try:\n        s.connect(('1.1.1.1', 53))\n        net = True\n    except OSError:\n        net = False\n    return net, os.getuid()\n"
-    with Sandbox({"m.py": src}, SandboxConfig()) as box:
-        assert box.import_module("m").ok
-        result = box.request({"op": "call", "target": {"module": "m", "attr": "probe"}})
+    """A port that really listens on this machine's loopback (reachable from here, so the check can
+    fail) is out of the worker's reach: it has a network namespace of its own."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # outside the sandbox: it connects
+        src = ("import socket, os\ndef probe(port):\n    s = socket.socket()\n    s.settimeout(3)\n    try:\n"
+               "        s.connect(('127.0.0.1', port))\n        net = True\n    except OSError:\n        net = False\n"
+               "    return net, os.getuid()\n")
+        with Sandbox({"m.py": src}, SandboxConfig()) as box:
+            assert box.import_module("m").ok
+            result = box.request({"op": "call", "target": {"module": "m", "attr": "probe"}, "args": [port]})
+    finally:
+        server.close()
     net, uid = result.value
     assert net is False
-    if os.geteuid() == 0:
-        assert uid == 65534
+    if os.geteuid() == 0:  # nobody, or (without cgroups) a uid of the fork server's own
+        assert uid == 65534 if SandboxConfig().uses_cgroups() else uid not in (0, 65534)
 
 
 def test_forged_answer_on_the_protocol_pipe_does_not_shift_later_answers():

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.results import crash_feedback
-from autograder.sandbox import wire
+from autograder.sandbox import limits, wire
 
 NOBODY = 65534
 ISSUED_TOKENS: list[str] = []  # every sandbox token this process made (tests look for leftovers by it)
@@ -40,7 +40,7 @@ STARTUP_TIMEOUT = 60.0
 class CallResult:
     """What one call into the sandbox gave: a status and either a value or an error."""
 
-    status: str  # ok | error | not_attempted | exit | timeout | crashed | output_limit
+    status: str  # ok | error | not_attempted | exit | timeout | crashed | output_limit | grader_error
     value: Any = None
     error: dict | None = None
     stdout: str = ""
@@ -70,6 +70,12 @@ class SandboxConfig:
     masks: tuple[Path, ...] = ()  # paths the worker must not see (solutions, hidden checks, output)
     preload: tuple[str, ...] = ()  # modules imported at start (e.g. "keras" for a warm worker)
     threads: int = 1
+    cgroups: bool = True  # a cgroup per worker where the machine allows it (see sandbox.limits)
+    start_retries: int = 3  # a worker that fails to start (a grader fault) is tried this often
+    retry_backoff: float = 0.5  # seconds before the first retry, doubled for each further one
+
+    def uses_cgroups(self) -> bool:
+        return self.cgroups and bool(limits.cgroup_support().version)
 
 
 SYSTEM_DIRS = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
@@ -121,7 +127,16 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
-def _bwrap_options(masks, *, zygote: bool = False) -> list[str]:
+@lru_cache(maxsize=None)
+def _bwrap_sizes_tmpfs() -> bool:
+    """Whether this bubblewrap takes ``--size`` for a tmpfs (0.8 and later)."""
+    try:
+        return "--size" in subprocess.run([bwrap_status()[0], "--help"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError, TypeError):
+        return False
+
+
+def _bwrap_options(masks, *, zygote: bool = False, tmpfs_bytes: int | None = None) -> list[str]:
     """bubblewrap's options: a minimal read-only view, masks, private /tmp, new namespaces, few capabilities.
 
     As root the sandbox gets no user namespace, so its process really becomes ``nobody``: a worker
@@ -137,7 +152,11 @@ def _bwrap_options(masks, *, zygote: bool = False) -> list[str]:
             opts += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             opts += ["--ro-bind", str(path), str(path)]
-    opts += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    # a private /tmp and /dev/shm (POSIX shared memory, multiprocessing's semaphores), writable by the
+    # worker; their pages count toward the worker's memory cgroup, and each is capped at the memory limit
+    size = ["--size", str(tmpfs_bytes)] if tmpfs_bytes and _bwrap_sizes_tmpfs() else []
+    opts += ["--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/dev/shm", "--proc", "/proc",
+             "--perms", "1777", *size, "--tmpfs", "/tmp"]
     needed = _needed_paths()
     made = set()
     for path in needed:  # bwrap would make the folders on the way mode 700: unreachable for `nobody`
@@ -197,6 +216,17 @@ def missing_protections(config: SandboxConfig) -> list[str]:
         missing.append("a separate user for student code (the grader is not root, so the worker runs as the same user)")
     elif not Sandbox.will_confine(config) and not _unconfined_drop_possible():
         missing.append("a separate user for student code (Python is installed where `nobody` cannot read it)")
+    if not config.uses_cgroups():
+        why = limits.cgroup_support().reason if config.cgroups else "turned off"
+        if _is_root():
+            missing.append(f"per-worker process and memory limits in a cgroup ({why}): each fork server's workers "
+                           "run as a uid of their own instead, and shared memory counts toward no memory limit")
+        else:
+            missing.append(f"per-worker process and memory limits in a cgroup ({why}): the process limit is "
+                           "not set, and shared memory counts toward no memory limit")
+    if limits.seccomp_status():
+        missing.append(f"a seccomp filter against SysV IPC and ptrace ({limits.seccomp_status()}): SysV IPC "
+                       "objects are removed at every reset instead")
     return missing
 
 
@@ -210,7 +240,11 @@ def sandbox_environment(config: SandboxConfig, scratch: str, token: str) -> dict
         "MPLCONFIGDIR": os.path.join(scratch, ".matplotlib"),
         "MPLBACKEND": "Agg",
         "KERAS_BACKEND": "tensorflow",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's own log lines (E0000 ... node_def_util.cc) are no student output
+        "TF_CPP_MAX_VLOG_LEVEL": "-1",
+        "ABSL_MIN_LOG_LEVEL": "3",
+        "GRPC_VERBOSITY": "NONE",
+        "AUTOGRAPH_VERBOSITY": "0",
         "TF_ENABLE_ONEDNN_OPTS": "0",
         "TF_DETERMINISTIC_OPS": "1",
         "CUDA_VISIBLE_DEVICES": "",
@@ -222,12 +256,29 @@ def sandbox_environment(config: SandboxConfig, scratch: str, token: str) -> dict
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "AUTOGRADER_SANDBOX": token,
-        "AUTOGRADER_LIMITS": f"{config.memory_mb},{config.file_size_mb},{config.max_processes}",
+        # the process limit: a cgroup's pids.max where there is one (RLIMIT_NPROC, 0 here, would count
+        # every process of the user on the machine), else RLIMIT_NPROC for a uid of the worker's own
+        "AUTOGRADER_LIMITS": f"{config.memory_mb},{config.file_size_mb},{0 if config.uses_cgroups() else config.max_processes}",
+        "AUTOGRADER_SECCOMP": "" if limits.seccomp_status() else "1",
     }
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH"):
         if key in os.environ:
             env[key] = os.environ[key]
     return env
+
+
+def _worker_uid(config: SandboxConfig, holder) -> int:
+    """The user workers run as (the caller is root): ``nobody`` when a cgroup per worker holds their
+    process limit, else a uid of their own leased for ``holder``'s lifetime (RLIMIT_NPROC counts per
+    user, so a shared ``nobody`` would share one process quota among every sandbox on the machine)."""
+    if config.uses_cgroups():
+        return NOBODY
+    if holder.uid_lease is None:
+        try:
+            holder.uid_lease = limits.UidLease()
+        except OSError as exc:
+            raise SandboxStartError(f"no uid left for a worker: {exc}") from exc
+    return holder.uid_lease.uid
 
 
 class ZygoteError(RuntimeError):
@@ -251,10 +302,18 @@ class Zygote:
         ISSUED_TOKENS.append(self.token)
         self._scratch: str | None = None
         self._ready = False
+        self.uid = NOBODY
+        self.uid_lease: limits.UidLease | None = None
 
     @property
     def confined(self) -> bool:
         return Sandbox.will_confine(self.config)
+
+    def host_pid(self, pid: int) -> int | None:
+        """The host pid of a worker the fork server reported (it sees pids of its own PID namespace)."""
+        if not self.confined:
+            return pid
+        return limits.host_pid(self.proc.pid, pid) if self.proc is not None else None
 
     def start(self) -> "Zygote":
         self.close()
@@ -267,11 +326,13 @@ class Zygote:
         env = sandbox_environment(self.config, scratch, self.token)
         env["AUTOGRADER_SCRATCH"] = scratch
         if _is_root() and (self.confined or _unconfined_drop_possible()):
-            env["AUTOGRADER_DROP_TO"] = str(NOBODY)
+            self.uid = _worker_uid(self.config, self)
+            env["AUTOGRADER_DROP_TO"] = str(self.uid)
         cmd = [*_python("zygote"), "--control-fd", str(child.fileno()),
                "--preload", ",".join(self.config.preload)]
         if self.confined:
-            cmd = [bwrap_status()[0], *_bwrap_options(self.config.masks, zygote=True), "--", *cmd, "--confined"]
+            cmd = [bwrap_status()[0], *_bwrap_options(self.config.masks, zygote=True, tmpfs_bytes=self.config.memory_mb << 20),
+                   "--", *cmd, "--confined"]
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          pass_fds=(child.fileno(),), env=env, cwd=scratch, start_new_session=True)
@@ -349,6 +410,9 @@ class Zygote:
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        if self.uid_lease is not None:
+            self.uid_lease.release()
+            self.uid_lease = None
 
     def __enter__(self) -> "Zygote":
         return self.start()
@@ -398,6 +462,11 @@ class Sandbox:
         ISSUED_TOKENS.append(self.token)
         self.starts = 0
         self._loaded = False
+        self.cgroup: limits.WorkerCgroup | None = None  # the worker's own limits (where cgroups exist)
+        self.host_pid: int | None = None  # the worker's pid as this process sees it
+        self.uid_lease: limits.UidLease | None = None
+        self._gave_up = False  # the last request ended in a grader fault after every retry
+        self.limits_hit: dict[str, int] | None = None  # the own limits the last worker ran into (None: no cgroup)
 
     # -- life cycle ----------------------------------------------------------------------------
     def __enter__(self) -> "Sandbox":
@@ -423,16 +492,17 @@ class Sandbox:
         if not _is_root():
             return {}, {}
         if self.confined:
-            return {}, {"AUTOGRADER_DROP_TO": str(NOBODY)}
+            return {}, {"AUTOGRADER_DROP_TO": str(_worker_uid(self.config, self))}
         if _unconfined_drop_possible():
-            return {"user": NOBODY, "group": NOBODY, "extra_groups": []}, {}
+            uid = _worker_uid(self.config, self)
+            return {"user": uid, "group": uid, "extra_groups": []}, {"AUTOGRADER_DROPPED": "1"}
         return {}, {}
 
     def _command(self, fd_in: int, fd_out: int, scratch: str) -> list[str]:
         worker = [*_python("worker"), "--fd-in", str(fd_in), "--fd-out", str(fd_out), "--scratch", scratch]
         if not self.confined:
             return worker
-        return [bwrap_status()[0], *_bwrap_options(self.config.masks), "--", *worker]
+        return [bwrap_status()[0], *_bwrap_options(self.config.masks, tmpfs_bytes=self.config.memory_mb << 20), "--", *worker]
 
     def _environment(self, scratch: str) -> dict[str, str]:
         return sandbox_environment(self.config, scratch, self.token)
@@ -455,8 +525,37 @@ class Sandbox:
         if ready.status != "ready":
             self._kill()
             raise SandboxStartError(f"the sandbox worker did not start: {ready.message or ready.status}")
+        self._own_limits(ready.value if isinstance(ready.value, dict) else {})
         if self.config.preload and self.zygote is None:
             self._request({"op": "preload", "modules": list(self.config.preload)}, STARTUP_TIMEOUT)
+
+    def _own_limits(self, ready: dict) -> None:
+        """Put the new worker in a cgroup of its own (process and memory limits no other sandbox
+        shares) before it holds any student code; the submission's files come with the first call."""
+        if not self.config.uses_cgroups():
+            return
+        if isinstance(self.proc, _ZygoteChild):
+            pid = self.zygote.host_pid(self.proc.pid)
+            pids = [pid] if pid else []
+        else:  # bubblewrap and the worker below it (nothing else runs there yet)
+            import psutil
+
+            try:
+                pids = [self.proc.pid] + [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)]
+            except psutil.Error:
+                pids = []
+        if not pids:
+            self._kill()
+            raise SandboxStartError("the new worker could not be found to give it its own limits")
+        self.host_pid = pids[-1]
+        try:
+            self.cgroup = limits.WorkerCgroup(limits.cgroup_name(f"{self.token}-{self.generation}"), self.config.max_processes,
+                                              self.config.memory_mb << 20)
+            for pid in pids:
+                self.cgroup.place(pid)
+        except OSError as exc:
+            self._kill()
+            raise SandboxStartError(f"the worker could not get a cgroup of its own: {exc}") from exc
 
     def _fork_from_zygote(self) -> None:
         req_r, req_w = os.pipe()
@@ -479,8 +578,9 @@ class Sandbox:
         else:
             self._scratch = tempfile.mkdtemp(prefix="autograder-sandbox-")
             scratch = self._scratch
-            if self._drop()[0]:
-                os.chown(scratch, NOBODY, NOBODY)
+            popen = self._drop()[0]
+            if popen:
+                os.chown(scratch, popen["user"], popen["group"])
         popen_drop, env_drop = self._drop()
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
@@ -528,6 +628,9 @@ class Sandbox:
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        if self.uid_lease is not None:
+            self.uid_lease.release()
+            self.uid_lease = None
 
     def _kill(self) -> None:
         proc, self.proc = self.proc, None
@@ -552,6 +655,10 @@ class Sandbox:
         self._fd_w = self._fd_r = -1
         if proc is not None and not isinstance(proc, _ZygoteChild):
             sweep(self.token)
+        cgroup, self.cgroup = self.cgroup, None
+        self.limits_hit = cgroup.limits_hit() if cgroup is not None else None
+        if cgroup is not None:
+            cgroup.remove()
 
     # -- protocol ------------------------------------------------------------------------------
     def _send(self, message: dict) -> None:
@@ -613,6 +720,8 @@ class Sandbox:
         if why is None:
             if code is not None and code > 128 and self.confined and self.zygote is None:
                 code = -(code - 128)  # bubblewrap reports a child killed by signal N as exit 128 + N
+            if code == -signal.SIGKILL and self._killed_from_outside():
+                return _grader_error("the worker was killed from outside its sandbox while its own limits were not reached"), None
             why = crash_feedback(code)
         return CallResult("crashed", error={"type": "Crashed", "message": why, "traceback": ""}), None
 
@@ -623,7 +732,7 @@ class Sandbox:
         try:
             self._send(message)
             result, answered = self._receive(start + timeout)
-            while isinstance(answered, int) and answered < message["id"] and result.status != "crashed":
+            while isinstance(answered, int) and answered < message["id"] and result.status not in _DEAD:
                 # A stale answer: student code forged one for an earlier call, whose real answer
                 # arrives late. Skip it, so no call is answered by another's reply.
                 result, answered = self._receive(start + timeout)
@@ -632,7 +741,7 @@ class Sandbox:
             return CallResult("timeout", error={"type": "Timeout", "message": f"stopped after the time budget of {timeout:g} s", "traceback": ""}, duration=time.monotonic() - start)
         except (BrokenPipeError, OSError) as exc:
             return self._crashed(None if isinstance(exc, BrokenPipeError) else str(exc))[0]
-        if result.status != "crashed" and answered != message["id"]:
+        if result.status not in _DEAD and answered != message["id"]:
             return self._crashed("the sandbox answered out of turn (its protocol stream was tampered with)")[0]
         over = max(result.stdout_bytes, result.stderr_bytes)
         if result.status == "ok" and over > self.config.output_limit:
@@ -640,13 +749,35 @@ class Sandbox:
             result.error = {"type": "OutputLimit", "message": f"printed {over / 2**20:.1f} MB, more than the limit of {self.config.output_limit / 2**20:.0f} MB", "traceback": ""}
         return result
 
+    def _killed_from_outside(self) -> bool:
+        """A SIGKILL that neither the grader nor the worker's own cgroup limits dealt (the machine's
+        OOM killer, an operator): only knowable where the worker had a cgroup of its own."""
+        hit = self.limits_hit
+        return hit is not None and not any(hit.values())
+
     def request(self, message: dict, timeout: float | None = None) -> CallResult:
-        """Send one operation to the worker (starting it if needed) and wait for its answer."""
-        try:
-            self.ensure()
-        except SandboxStartError as exc:
-            return CallResult("crashed", error={"type": "SandboxStartError", "message": str(exc), "traceback": ""})
-        return self._request(message, timeout or self.config.call_budget)
+        """Send one operation to the worker (starting it if needed) and wait for its answer.
+
+        A grader fault (no worker would start; the worker was killed from outside its own limits)
+        is retried ``start_retries`` times with a doubling pause; if it persists the answer's status
+        is ``grader_error``, never charged to the student. A call on objects of an earlier worker is
+        not retried (they died with it)."""
+        retries = 0 if self._gave_up else max(0, self.config.start_retries)  # one persistent fault costs the pauses once
+        result = None
+        for attempt in range(retries + 1):
+            if attempt:
+                time.sleep(self.config.retry_backoff * 2 ** (attempt - 1))
+            try:
+                self.ensure()
+            except SandboxStartError as exc:
+                result = _grader_error(f"the sandbox could not start ({attempt + 1} tries): {exc}")
+                continue
+            result = self._request(message, timeout or self.config.call_budget)
+            if result.status != "grader_error" or _holds_handles(message):
+                self._gave_up = False
+                return result
+        self._gave_up = True
+        return result
 
     def import_module(self, name: str, timeout: float | None = None) -> CallResult:
         """Import one submitted module; the result is kept and the import redone after a restart."""
@@ -656,6 +787,23 @@ class Sandbox:
             if result.ok:
                 self.imported.append(name)
         return self.import_results[name]
+
+
+_DEAD = ("crashed", "grader_error")  # the worker is gone: no answer id to match
+
+
+def _grader_error(message: str) -> CallResult:
+    return CallResult("grader_error", error={"type": "GraderError", "message": message, "traceback": ""})
+
+
+def _holds_handles(value) -> bool:
+    if isinstance(value, wire.Handle):
+        return True
+    if isinstance(value, dict):
+        return "handle" in value or any(_holds_handles(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_handles(v) for v in value)
+    return False
 
 
 class SandboxStartError(RuntimeError):

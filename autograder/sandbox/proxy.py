@@ -54,6 +54,13 @@ class StudentCrash(StudentFailure):
     status = "crashed"
 
 
+class GraderFault(StudentFailure):
+    """Not the student's failure: the grader could not run the call (the plugin records it as
+    ``grader_error`` from the call's own status, whatever the check does with this exception)."""
+
+    status = "grader_error"
+
+
 _FAILURES = {
     "not_attempted": NotAttempted,
     "error": StudentError,
@@ -61,6 +68,7 @@ _FAILURES = {
     "crashed": StudentCrash,
     "timeout": StudentTimeout,
     "output_limit": StudentError,
+    "grader_error": GraderFault,
 }
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -29,7 +30,11 @@ import numpy as np
 MAGIC = b"AGW1"
 MAX_FRAME_BYTES = 256 * 2**20
 MAX_DEPTH = 64
+MAX_HEADER_BYTES = 32 * 2**20  # the JSON part of a frame (arrays travel as blobs beside it)
+MAX_NODES = 2**18  # JSON values in a header, counted before any object is built
+MAX_BLOBS = 2**14  # arrays in one frame
 _ALLOWED_KINDS = "biufc"  # bool, int, uint, float, complex
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 class WireError(ValueError):
@@ -179,26 +184,45 @@ def decode(frame: bytes):
     pos = 4
     (hlen,) = _unpack(">I", view, pos)
     pos += 4
-    header = bytes(view[pos : pos + hlen])
-    if len(header) != hlen:
+    if hlen > MAX_HEADER_BYTES:
+        raise WireError(f"header of {hlen} bytes exceeds the limit of {MAX_HEADER_BYTES}")
+    if pos + hlen > len(view):
         raise WireError("truncated header")
+    header_at = pos
     pos += hlen
     (count,) = _unpack(">I", view, pos)
     pos += 4
+    if count > MAX_BLOBS:
+        raise WireError(f"frame holds {count} arrays, more than the limit of {MAX_BLOBS}")
     blobs = []
     for _ in range(count):
         (n,) = _unpack(">Q", view, pos)
         pos += 8
         if pos + n > len(view):
             raise WireError("truncated blob")
-        blobs.append(bytes(view[pos : pos + n]))
+        blobs.append(view[pos : pos + n])  # a view: each array is copied once, when it is built
         pos += n
     if pos != len(view):
         raise WireError("trailing bytes after the last blob")
     try:
-        tree = json.loads(header.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        text = str(view[header_at : header_at + hlen], "utf-8")  # decoded straight from the frame: no copy of the bytes
+    except UnicodeDecodeError as exc:
+        raise WireError(f"header is not UTF-8: {exc}") from exc
+    # The budget, before any object is built: every JSON value after the first of its container
+    # follows a comma, and every container opens with a bracket, so this bounds the values (commas
+    # inside strings only make it stricter). A forged [[],[],...] costs its text, never its objects.
+    nodes = text.count(",") + text.count("[") + text.count("{") + 1
+    if nodes > MAX_NODES:  # commas and brackets inside strings (a source file, printed output) are no values
+        for match in _JSON_STRING.finditer(text):
+            quoted = match.group()
+            nodes -= quoted.count(",") + quoted.count("[") + quoted.count("{")
+    if nodes > MAX_NODES:
+        raise WireError(f"header holds up to {nodes} values, more than the limit of {MAX_NODES}")
+    try:
+        tree = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise WireError(f"header is not JSON: {exc}") from exc
+    del text
     return _decode_value(tree, blobs)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import random
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.sandbox import limits as own_limits  # imported once in the fork server, not per worker
 from autograder.sandbox import wire
 
 KEEP_BYTES = 64 * 1024  # captured output kept per stream and call
@@ -50,7 +52,7 @@ class _Capture:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.token = os.urandom(8).hex().encode()
-        self.synced = threading.Event()
+        self.synced = {"stdout": threading.Event(), "stderr": threading.Event()}
         self.streams = {}
         for fd, name in ((1, "stdout"), (2, "stderr")):
             r, w = os.pipe()
@@ -70,18 +72,20 @@ class _Capture:
             if not chunk:
                 return
             data = tail + chunk
-            if marker in data:
-                data = data.replace(marker, b"")
-                self.synced.set()
-            # Hold back a possible partial marker at the end of the chunk.
-            keep_back = len(marker) - 1
-            tail, data = (data[-keep_back:], data[:-keep_back]) if len(data) > keep_back else (data, b"")
+            found = marker in data
+            if found:  # everything before the marker is this call's output: count it all, hold nothing back
+                data, tail = data.replace(marker, b""), b""
+            else:  # hold back a possible partial marker at the end of the chunk
+                keep_back = len(marker) - 1
+                tail, data = (data[-keep_back:], data[:-keep_back]) if len(data) > keep_back else (data, b"")
             with self.lock:
                 s = self.streams[name]
                 room = KEEP_BYTES - len(s["kept"])
                 if room > 0:
                     s["kept"] += data[:room]
                 s["total"] += len(data)
+            if found:
+                self.synced[name].set()
 
     def reset(self) -> None:
         with self.lock:
@@ -95,12 +99,14 @@ class _Capture:
                 stream.flush()
             except (OSError, ValueError, AttributeError):
                 pass
-        self.synced.clear()
-        try:
-            os.write(1, b"\0" + self.token + b"\0")
-            self.synced.wait(1.0)
-        except OSError:
-            pass
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            self.synced[name].clear()
+            try:
+                os.write(fd, b"\0" + self.token + b"\0")
+            except OSError:
+                pass
+        for event in self.synced.values():
+            event.wait(1.0)
         with self.lock:
             out = {}
             for name, s in self.streams.items():
@@ -333,18 +339,19 @@ class Worker:
             self.send(self.handle(req))
 
 
-def apply_limits(spec: str, uid: int) -> None:
+def apply_limits(spec: str, dedicated_user: bool) -> None:
     """Lower this process's resource limits (memory MB, file size MB, processes) for good.
 
-    The process limit counts every process of the user, so it is set only for the sandbox's own
-    user (``nobody``), never for a developer's account.
+    The process limit (``RLIMIT_NPROC``) counts every process of the user, so it is set only for a
+    user that is the worker's alone (``dedicated_user``), never for a developer's account, and only
+    when the grader asks for it (``0``: a cgroup of the worker's own holds ``pids.max`` instead).
     """
     import resource
     import signal
 
     memory_mb, file_mb, nproc = (int(x) for x in spec.split(","))
     limits = [(resource.RLIMIT_AS, memory_mb << 20), (resource.RLIMIT_FSIZE, file_mb << 20), (resource.RLIMIT_CORE, 0)]
-    if uid == 65534:
+    if dedicated_user and nproc > 0:
         limits.append((resource.RLIMIT_NPROC, nproc))
     for which, value in limits:
         soft, hard = resource.getrlimit(which)
@@ -353,24 +360,50 @@ def apply_limits(spec: str, uid: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file fails the write, not the worker
 
 
+# TensorFlow's and absl's own log lines are the grader's business, never the student's output.
+QUIET_LOGS = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_CPP_MAX_VLOG_LEVEL": "-1", "ABSL_MIN_LOG_LEVEL": "3",
+              "GRPC_VERBOSITY": "NONE", "GLOG_minloglevel": "3", "AUTOGRAPH_VERBOSITY": "0"}
+
+
+def quiet_libraries() -> None:
+    """Silence the libraries' own logging before student code runs (their C++ reads the environment
+    when it logs; the Python loggers are set if already imported)."""
+    os.environ.update(QUIET_LOGS)
+    for name in ("tensorflow", "absl", "keras", "h5py", "jax"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    if "tensorflow" in sys.modules:
+        try:
+            sys.modules["tensorflow"].get_logger().setLevel(logging.CRITICAL)
+            sys.modules["tensorflow"].autograph.set_verbosity(0)
+        except AttributeError:
+            pass
+
+
 def become_worker(fd_in: int, fd_out: int, scratch: str, drop_to: int | None) -> None:
-    """Lower the limits, leave root, and serve the grader on the two pipe ends until told to stop."""
-    uid = drop_to if drop_to is not None else os.getuid()
+    """Lower the limits, leave root, load the seccomp filter, and serve the grader on the two pipe
+    ends until told to stop. All of it happens before any student code is read."""
+    dedicated = drop_to is not None or os.environ.get("AUTOGRADER_DROPPED") == "1"
     if os.environ.get("AUTOGRADER_LIMITS"):
-        apply_limits(os.environ["AUTOGRADER_LIMITS"], uid)
+        apply_limits(os.environ["AUTOGRADER_LIMITS"], dedicated)
     if drop_to is not None:
         os.setgroups([])
         os.setgid(drop_to)
         os.setuid(drop_to)
         if os.getuid() == 0 or os.geteuid() == 0:
             raise SystemExit("could not leave the root user")
+    if os.environ.get("AUTOGRADER_SECCOMP") == "1":
+        why = own_limits.load_seccomp()
+        if why:
+            raise SystemExit(f"could not load the seccomp filter: {why}")
+    quiet_libraries()
     os.makedirs(scratch, exist_ok=True)
     os.chdir(scratch)
     os.environ.update(HOME=scratch, KERAS_HOME=os.path.join(scratch, ".keras"), MPLCONFIGDIR=os.path.join(scratch, ".matplotlib"))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     worker = Worker(fd_in, fd_out, Path(scratch))
-    worker.send({"id": 0, "status": "ready", "value": {"pid": os.getpid(), "uid": os.getuid()}})
+    worker.send({"id": 0, "status": "ready", "value": {"pid": os.getpid(), "uid": os.getuid(),
+                                                       "seccomp": os.environ.get("AUTOGRADER_SECCOMP") == "1"}})
     worker.serve()
     os._exit(0)
 

@@ -26,6 +26,7 @@ import sys
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+IPC_RMID = 0
 
 
 def _status_code(status: int) -> int:
@@ -129,8 +130,44 @@ class Zygote:
                         shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
                     except OSError:
                         pass
+        self.remove_sysv_ipc()
         self.codes.clear()
         return {}
+
+    def remove_sysv_ipc(self) -> int:
+        """Remove every SysV IPC object of this sandbox's IPC namespace (a seccomp filter refuses them
+        to workers where libseccomp exists; where it does not, this is what keeps one submission's
+        shared memory or messages from the next). Only in a namespace of our own (``confined``)."""
+        if not self.confined:
+            return 0
+        found = []
+        for kind in ("shm", "sem", "msg"):
+            try:
+                lines = open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]
+            except OSError:
+                continue
+            found += [(kind, int(line.split()[1])) for line in lines if len(line.split()) > 1]
+        if not found:
+            return 0
+        pid = os.fork()  # the objects belong to the workers' user: remove them as that user
+        if pid == 0:
+            try:
+                if self.drop_to is not None:
+                    os.setgroups([])
+                    os.setgid(self.drop_to)
+                    os.setuid(self.drop_to)
+                libc = ctypes.CDLL(None, use_errno=True)
+                for kind, ipc_id in found:
+                    if kind == "shm":
+                        libc.shmctl(ipc_id, IPC_RMID, None)
+                    elif kind == "sem":
+                        libc.semctl(ipc_id, 0, IPC_RMID)
+                    else:
+                        libc.msgctl(ipc_id, IPC_RMID, None)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        return len(found)
 
     def serve(self) -> None:
         self.ctl.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())

@@ -190,11 +190,17 @@ def test_train_step_moves_against_the_gradient(student):
 @pytest.mark.points(1)
 @pytest.mark.hint("Build a new dict of new arrays; `params[k] -= ...` changes the caller's parameters too.")
 def test_train_step_leaves_params_unchanged(student):
-    """train_step does not modify the params (or X, y) it was given"""
+    """train_step takes the right step and does not modify the params (or X, y) it was given"""
     X, y, params = _network(58, n=8)
     before = {k: v.copy() for k, v in params.items()}
     call = "train_step(X, y, params, learning_rate=0.5)"
-    _, args_after, _ = student.probe("call_and_inputs", student.train_step, X.copy(), y.copy(), params, 0.5)
+    got, args_after, _ = student.probe("call_and_inputs", student.train_step, X.copy(), y.copy(), params, 0.5)
+    grads = _oracle_grads(X, y, before)
+    new_params = got[0] if isinstance(got, (list, tuple)) and len(got) == 2 else got
+    assert isinstance(new_params, dict) and sorted(new_params) == sorted(KEYS), (  # no points for returning nothing
+        f"{call} returned {show(got)}; expected (new params, cost) with the keys {list(KEYS)}")
+    for key in KEYS:
+        assert_close(new_params[key], before[key] - 0.5 * grads[key], call, what=f"returned the new {key} =")
     for key in KEYS:
         assert_unchanged(before[key], args_after[2][key], f"params[{key!r}]", call)
     assert_unchanged(X, args_after[0], "X", call)

@@ -133,11 +133,18 @@ def test_momentum_update_matches_keras_rule(student):
 @pytest.mark.points(1)
 @pytest.mark.hint("Build new lists of new arrays; `v *= momentum` or `p += v` changes the caller's arrays too.")
 def test_momentum_update_leaves_inputs_unchanged(student):
-    """momentum_update does not modify params, grads or velocities in place"""
+    """momentum_update gives the right step and does not modify params, grads or velocities in place"""
     params, grads, velocities = _params_and_grads(46)
     before = [[a.copy() for a in group] for group in (params, grads, velocities)]
     call = "momentum_update(params, grads, velocities, learning_rate=0.1, momentum=0.9)"
-    _, args_after, _ = student.probe("call_and_inputs", student.momentum_update, params, grads, velocities, 0.1, 0.9)
+    got, args_after, _ = student.probe("call_and_inputs", student.momentum_update, params, grads, velocities, 0.1, 0.9)
+    v_exp = [0.9 * v - 0.1 * g for v, g in zip(before[2], before[1])]
+    p_exp = [p + v for p, v in zip(before[0], v_exp)]
+    assert isinstance(got, (list, tuple)) and len(got) == 2 and len(got[0]) == 3 and len(got[1]) == 3, (  # nothing earns nothing
+        f"{call} returned {show(got)}; expected (new_params, new_velocities), 3 arrays each")
+    for i in range(3):
+        assert_close(got[1][i], v_exp[i], call, what=f"returned new_velocities[{i}] =")
+        assert_close(got[0][i], p_exp[i], call, what=f"returned new_params[{i}] =")
     for name, old, new in zip(("params", "grads", "velocities"), before, args_after[:3]):
         for i in range(3):
             assert_unchanged(old[i], new[i], f"{name}[{i}]", call)

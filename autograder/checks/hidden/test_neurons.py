@@ -127,13 +127,15 @@ def test_mlp_forward_matches_reference(student, reference):
 @pytest.mark.points(1)
 @pytest.mark.hint("Read the parameters without changing them: no params.pop(), no in-place updates of x or W.")
 def test_mlp_forward_leaves_inputs_unchanged(student, reference):
-    """mlp_forward leaves x and params as they were"""
+    """mlp_forward gives the right output and leaves x and params as they were"""
     rng = np.random.default_rng(105)
     params = _network(reference, [3, 4, 2], 21)
     x = rng.normal(size=(5, 3))
     call = "mlp_forward(x, params of a [3, 4, 2] network, hidden=tanh, output=softmax)"
-    _, (x_after, params_after, _, _), _ = student.probe(
+    expected = reference.mlp_forward(x.copy(), [(W.copy(), b.copy()) for W, b in params], np.tanh, probes.softmax)
+    got, (x_after, params_after, _, _), _ = student.probe(
         "call_and_inputs", student.mlp_forward, x, params, fn("numpy:tanh"), fn("probe:softmax"))
+    assert_close(got, expected, call)  # leaving the inputs alone earns nothing without the right output
     assert_unchanged(x, x_after, "x", call)
     assert len(params_after) == len(params), (
         f"{call} changed the length of params from {len(params)} to {len(params_after)}")
