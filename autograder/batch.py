@@ -388,8 +388,8 @@ def grader_fingerprint(course: Course, topics: Iterable[str]) -> str:
     ``course.toml``, and the reference solutions of the graded topics. A change in any of them
     regrades the class on the next run."""
     h = hashlib.sha256()
-    named = [(f"course/{course_mod.MANIFEST}", course.root / course_mod.MANIFEST)]
-    named += [(f"solutions/{t}.py", course.solutions_dir / f"{t}.py") for t in topics]
+    h.update(_grading_manifest(course.root / course_mod.MANIFEST))
+    named = [(f"solutions/{t}.py", course.solutions_dir / f"{t}.py") for t in topics]
     for label, root in (("package", GRADER_PACKAGE), ("checks", course.checks_dir)):
         named += [(f"{label}/{p.relative_to(root).as_posix()}", p) for p in _tree_files(root)]
     for label, f in named:  # named relative to their root: moving the course regrades nothing
@@ -397,6 +397,17 @@ def grader_fingerprint(course: Course, topics: Iterable[str]) -> str:
         if f.is_file():
             h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def _grading_manifest(path: Path) -> bytes:
+    """``course.toml`` as the grader reads it, less ``[policy]``: a due date or a late penalty is
+    applied after grading (:mod:`autograder.term`), so changing one must not regrade the class."""
+    try:
+        data = course_mod.tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, course_mod.tomllib.TOMLDecodeError):
+        return path.read_bytes() if path.is_file() else b""
+    data.pop("policy", None)
+    return json.dumps(data, sort_keys=True, default=str).encode()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -484,6 +484,21 @@ def test_changing_a_checking_helper_regrades_the_class(tmp_path, monkeypatch):
     assert len(fingerprints) == 3
 
 
+def test_fingerprint_covers_the_manifest_but_not_the_late_policy(tmp_path):
+    from autograder import batch
+    from autograder import course as course_mod
+
+    root = tmp_path / "course"
+    shutil.copytree(REPO / "solutions", root / "solutions", ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = root / "course.toml"
+    manifest.write_text((REPO / "course.toml").read_text())
+    base = batch.grader_fingerprint(course_mod.load(root), ["neurons"])
+    manifest.write_text(manifest.read_text() + '\n[policy]\ndue = "2026-12-01T23:59:00"\npenalty_per_day = 10\n')
+    assert batch.grader_fingerprint(course_mod.load(root), ["neurons"]) == base  # a due date regrades nothing
+    manifest.write_text(manifest.read_text().replace("call_budget = 10", "call_budget = 11"))
+    assert batch.grader_fingerprint(course_mod.load(root), ["neurons"]) != base  # a budget does
+
+
 # -- 7. property checks earn points only with a correct result ----------------------------------
 
 NOTHING = {
