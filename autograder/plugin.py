@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from autograder import reference as reference_loader
+from autograder.checking import Diagnosed
 from autograder.course import Course
 from autograder.results import CheckResult
 from autograder.sandbox.proxy import Session, Student, StudentFailure
@@ -82,7 +83,7 @@ class GraderPlugin:
         return report
 
     def _result(self, item, call, report) -> CheckResult:
-        status, feedback = "passed", ""
+        status, feedback, diagnosis, own_hint = "passed", "", "", ""
         if not report.passed:
             exc = call.excinfo.value if call.excinfo else None
             if isinstance(exc, StudentFailure):
@@ -92,6 +93,8 @@ class GraderPlugin:
                     feedback += "\n" + exc.traceback
             elif isinstance(exc, AssertionError):
                 status, feedback = "failed", _assertion_text(exc)
+                if isinstance(exc, Diagnosed):  # a known mistake: name it, and its hint replaces the generic one
+                    diagnosis, own_hint = exc.diagnosis, exc.hint
             elif report.skipped:
                 status, feedback = "error", f"the check was skipped: {report.longreprtext[-300:]}"
             else:
@@ -108,7 +111,8 @@ class GraderPlugin:
             max_points=float(points.args[0]) if points else 1.0,
             status=status,
             feedback=feedback,
-            hint=hint.args[0] if hint and status != "passed" else "",
+            hint=own_hint or (hint.args[0] if hint and status != "passed" else ""),
+            diagnosis=diagnosis,
             duration=report.duration,
             visibility=vis.args[0] if vis else "visible",
             output=self._output(),

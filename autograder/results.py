@@ -174,6 +174,7 @@ class CheckResult:
     visibility: str = "visible"
     output: str = ""
     public: bool = False
+    diagnosis: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -208,8 +209,11 @@ class CheckResult:
         return self.name or self.id
 
     def message(self) -> str:
-        """Feedback then hint, the text a student reads for a check that did not pass."""
+        """Feedback, the likely mistake (when diagnosed), then hint: what a student reads for a check
+        that did not pass."""
         parts = [self.feedback.strip()]
+        if self.diagnosis.strip():
+            parts.append(f"Likely mistake: {self.diagnosis.strip()}.")
         if self.hint.strip():
             parts.append(f"Hint: {self.hint.strip()}")
         return "\n\n".join(p for p in parts if p)
@@ -645,6 +649,8 @@ def to_markdown(result: SubmissionResult) -> str:
             lines += [f"*{_sentence(STATUSES[c.status].meaning)}*", ""]
             if c.feedback.strip():
                 lines += [_md_block(c.feedback), ""]
+            if c.diagnosis.strip():
+                lines += [f"**Likely mistake:** {_md_text(c.diagnosis)}.", ""]
             if c.hint.strip():
                 lines += [f"**Hint:** {_md_text(c.hint)}", ""]
             if c.output.strip():
@@ -716,6 +722,9 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
                 console.print(Text("      " + line), overflow="fold")
             if len(lines) > FEEDBACK_LINES:
                 console.print(Text(f"      ... ({len(lines) - FEEDBACK_LINES} more lines)"), style="dim")
+            if c.diagnosis.strip():
+                console.print(Text.assemble(("      Likely mistake: ", "yellow"), c.diagnosis.strip() + "."),
+                              overflow="fold")
             if c.hint.strip():
                 console.print(Text.assemble(("      Hint: ", "cyan"), c.hint.strip()), overflow="fold")
         console.print()
@@ -772,6 +781,8 @@ def to_html(result: SubmissionResult) -> str:
             parts.append(f"<p><em>{e(_sentence(STATUSES[c.status].meaning))}</em></p>")
             if c.feedback.strip():
                 parts.append(f"<pre>{e(c.feedback.rstrip())}</pre>")
+            if c.diagnosis.strip():
+                parts.append(f"<p><strong>Likely mistake:</strong> {e(c.diagnosis.strip())}.</p>")
             if c.hint.strip():
                 parts.append(f"<p><strong>Hint:</strong> {e(c.hint.strip())}</p>")
             if c.output.strip():

@@ -373,3 +373,20 @@ def test_rich_table_untouched_topics_take_one_line_and_skipped_checks_no_detail(
 def test_rich_table_prints_markup_literally():
     r = SubmissionResult("s", checks=[check("neurons::t", "failed", 1, feedback="got [/bold] and [red]x[/red]")])
     assert "got [/bold] and [red]x[/red]" in _render(r)
+
+
+# -- diagnoses --------------------------------------------------------------------------------------
+
+
+def test_diagnosis_travels_through_every_format():
+    c = check("activations::test_softmax_axis", "failed", 1, feedback="softmax(...) returned [0.5]",
+              hint="Reduce along `axis`.", diagnosis="softmax always along axis 0 (down the columns)")
+    r = SubmissionResult("s", checks=[c])
+    back = SubmissionResult.from_dict(json.loads(json.dumps(r.to_dict())))
+    assert back.checks[0].diagnosis == c.diagnosis
+    assert "Likely mistake: softmax always along axis 0 (down the columns)." in c.message()
+    assert "Likely mistake: softmax always along axis 0" in R.to_gradescope_dict(r)["tests"][0]["output"]
+    assert "**Likely mistake:** softmax always along axis 0 (down the columns)." in R.to_markdown(r)
+    assert "Likely mistake: softmax always along axis 0" in _render(r)
+    assert "<strong>Likely mistake:</strong> softmax always along axis 0" in R.to_html(r)
+    assert "Likely mistake" not in R.to_markdown(SubmissionResult("s", checks=[check("n::t", "failed", 1)]))
