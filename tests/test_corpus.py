@@ -170,6 +170,24 @@ def test_corpus_files_are_course_topics_and_cases_are_well_formed() -> None:
             assert c.about, f"{topic}/{c.name} says nothing about what it is"
 
 
+# The topics written in NumPy (activations and losses also hold a `_keras` function each). Mistakes in
+# the `_keras` functions are judged by Keras probes (in the judge's hands); their checks name no
+# misconception yet.
+NUMPY_TOPICS = ("neurons", "activations", "losses", "gradient_descent", "backprop")
+UNDIAGNOSED = {
+    "activations/wrong_sigmoid_keras_abs", "activations/wrong_sigmoid_keras_naive",
+    "activations/wrong_softmax_keras_numpy", "losses/wrong_keras_loss_numpy",
+    "losses/wrong_keras_loss_returns_mean", "losses/wrong_keras_loss_unclipped",
+}
+
+
+def test_every_mistake_of_a_numpy_topic_names_its_misconception() -> None:
+    lacking = [f"{c.topic}/{c.name}" for c in _all_cases()
+               if c.topic in NUMPY_TOPICS and not c.correct and not c.diagnoses]
+    assert sorted(lacking) == sorted(UNDIAGNOSED), "mistakes without an expected diagnosis: " + ", ".join(
+        sorted(set(lacking) - UNDIAGNOSED))
+
+
 def _check_names(topic: str) -> set[str]:
     names = set()
     for folder in ("public", "hidden"):

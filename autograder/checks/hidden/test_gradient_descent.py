@@ -102,6 +102,12 @@ NOT_SHUFFLED = Misconception("the batches in the original order (no shuffle)", N
 UNSEEDED = Misconception("a shuffle that ignores the seed argument", None,
                          "Make the generator from the seed you are given, np.random.default_rng(seed); NumPy's "
                          "global generator (np.random.shuffle, np.random.permutation) ignores it.")
+ERROR_SIGN = Misconception("the error written y - p: every step climbs the cost", None,
+                           "The gradient of the cross-entropy with respect to z is p - y; stepping against it "
+                           "means w <- w - lr * Xᵀ(p - y) / n.")
+DROP_LAST = Misconception("the last, smaller batch skipped", None,
+                          "When N is not a multiple of batch_size the last batch is smaller; it must still be used, "
+                          "or its examples are never learnt from.")
 FULL_BATCH = Misconception("one update per epoch (full-batch gradient descent)", None,
                            "Mini-batch training steps after EVERY batch, using that batch's mean gradient; an "
                            "epoch is one pass over the data, not one update.")
@@ -266,15 +272,18 @@ def test_train_logistic_regression_learns(student):
     assert_close(costs2, costs, call + " called a second time", rtol=1e-9, atol=1e-12, what="returned costs")
 
 
-def _every_epoch(X, y, lr: float, batch_size: int) -> list[tuple[np.ndarray, float]]:
-    """(w, b) after one epoch of per-batch updates from zero, for every possible shuffle."""
+def _every_epoch(X, y, lr: float, batch_size: int, *, sign: float = 1.0, drop_last: bool = False
+                 ) -> list[tuple[np.ndarray, float]]:
+    """(w, b) after one epoch of per-batch updates from zero, for every possible shuffle (``sign=-1``:
+    the error written y - p; ``drop_last``: the last, smaller batch skipped)."""
     outcomes = []
     for order in itertools.permutations(range(len(X))):
         idx = np.array(order)
         w, b = np.zeros(X.shape[1]), 0.0
-        for start in range(0, len(X), batch_size):
+        stop = len(X) - len(X) % batch_size if drop_last else len(X)
+        for start in range(0, stop, batch_size):
             Xb, yb = X[idx[start : start + batch_size]], y[idx[start : start + batch_size]]
-            err = _sigmoid(Xb @ w + b) - yb
+            err = sign * (_sigmoid(Xb @ w + b) - yb)
             w, b = w - lr * Xb.T @ err / len(yb), b - lr * float(np.mean(err))
         outcomes.append((w, b))
     return outcomes
@@ -298,5 +307,10 @@ def test_train_logistic_regression_updates_after_every_batch(student):
     one_step = np.append(-lr * X.T @ err / 5, -lr * np.mean(err))
     full_batch = got.shape == one_step.shape and np.allclose(got, one_step, rtol=1e-5)
     note = " (that is one full-batch step: update after every batch, not once per epoch)" if full_batch else ""
+    found = FULL_BATCH if full_batch else None
+    for misconception, kwargs in ((ERROR_SIGN, {"sign": -1.0}), (DROP_LAST, {"drop_last": True})):
+        variants = [np.append(ow, ob) for ow, ob in _every_epoch(X, y, lr, 2, **kwargs)]
+        if found is None and got.shape == variants[0].shape and any(np.allclose(got, v, rtol=1e-5, atol=1e-8) for v in variants):
+            found = misconception
     fail(f"{call} returned (w, b) = {show(got)}{note}; expected the result of 3 updates, one per batch "
-         f"of sizes 2, 2, 1 in some shuffled order, e.g. {show(outcomes[0])}", FULL_BATCH if full_batch else None)
+         f"of sizes 2, 2, 1 in some shuffled order, e.g. {show(outcomes[0])}", found)
