@@ -78,10 +78,33 @@ def _span(node: ast.stmt) -> tuple[int, int]:
     return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]), node.end_lineno
 
 
+def _docstring(node: ast.AST) -> ast.Expr | None:
+    body = getattr(node, "body", None)
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first
+    return None
+
+
+def _with_docstring(lines: list[str], node: ast.stmt, ref_lines: list[str], ref_node: ast.stmt) -> list[str]:
+    """The lines of ``node`` (a def), given the docstring of ``ref_node`` when it has none of its own:
+    a student keeps the docstrings (and their examples) of the functions they rewrite."""
+    doc = _docstring(ref_node)
+    if _docstring(node) is not None or doc is None or node.body[0].lineno == node.lineno:
+        return lines
+    first = _span(node)[0]
+    at = node.body[0].lineno - first
+    body_indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    doc_lines = ref_lines[doc.lineno - 1 : doc.end_lineno]
+    ref_indent = doc_lines[0][: len(doc_lines[0]) - len(doc_lines[0].lstrip())]
+    moved = [body_indent + ln[len(ref_indent):] if ln.startswith(ref_indent) else ln for ln in doc_lines]
+    return lines[:at] + moved + lines[at:]
+
+
 def apply_overrides(reference: str, overrides: str) -> str:
     """``reference`` with each top-level function (or class) of ``overrides`` put in place of the one
-    of the same name; the other statements of ``overrides`` (helpers, imports) go after the reference's
-    last top-level import."""
+    of the same name (keeping the reference's docstring when the override has none); the other
+    statements of ``overrides`` (helpers, imports) go after the reference's last top-level import."""
     ref_lines = reference.splitlines(keepends=True)
     ref_tree = ast.parse(reference)
     ref_defs = {n.name: n for n in ref_tree.body if isinstance(n, _DEFS)}
@@ -90,7 +113,10 @@ def apply_overrides(reference: str, overrides: str) -> str:
     extra: list[str] = []
     for node in ast.parse(overrides).body:
         first, last = _span(node)
-        text = "".join(over_lines[first - 1 : last]).rstrip("\n") + "\n"
+        lines = over_lines[first - 1 : last]
+        if isinstance(node, _DEFS) and node.name in ref_defs:
+            lines = _with_docstring(lines, node, ref_lines, ref_defs[node.name])
+        text = "".join(lines).rstrip("\n") + "\n"
         if isinstance(node, _DEFS) and node.name in ref_defs:
             replace[node.name] = text
         else:
@@ -225,7 +251,7 @@ def test_apply_overrides_replaces_only_the_named_functions_and_adds_helpers() ->
                                      "def f(x):\n    return _helper(x) - 1\n")
     tree = ast.parse(out)
     defs = {n.name: ast.unparse(n) for n in tree.body if isinstance(n, ast.FunctionDef)}
-    assert defs["f"] == "def f(x):\n    return _helper(x) - 1"  # the decorator and docstring went with it
+    assert defs["f"] == "def f(x):\n    \"\"\"f's doc.\"\"\"\n    return _helper(x) - 1"  # the decorator went, the docstring stays
     assert defs["g"] == "def g(x):\n    return f(x) * 2"
     assert "_helper" in defs and "LIMIT = 3" in out and out.startswith('"""Doc."""\n\nfrom __future__')
     names = [type(n).__name__ for n in tree.body]
@@ -233,6 +259,16 @@ def test_apply_overrides_replaces_only_the_named_functions_and_adds_helpers() ->
     namespace: dict = {}
     exec(compile(out, "m", "exec"), namespace)
     assert namespace["g"](2.5) == 2.0
+
+
+def test_apply_overrides_keeps_an_own_docstring_and_reindents_the_reference_one() -> None:
+    out = apply_overrides(REFERENCE, 'def f(x):\n    """mine"""\n    return 0\n\n\ndef g(x):\n  return 1\n')
+    defs = {n.name: n for n in ast.parse(out).body if isinstance(n, ast.FunctionDef)}
+    assert ast.get_docstring(defs["f"]) == "mine" and ast.get_docstring(defs["g"]) is None
+    out = apply_overrides(REFERENCE.replace("def g(x):\n", 'def g(x):\n    """g\'s doc,\n    two lines."""\n'),
+                          "def g(x):\n  return 1\n")
+    g = next(n for n in ast.parse(out).body if getattr(n, "name", "") == "g")
+    assert ast.get_docstring(g) == "g's doc,\ntwo lines." and "\n  return 1\n" in out
 
 
 def test_apply_overrides_keeps_the_reference_when_nothing_is_overridden() -> None:
