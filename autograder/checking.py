@@ -175,3 +175,32 @@ def fail(message: str, misconception: Misconception | None = None):
     if misconception is not None:
         raise Diagnosed(message, misconception)
     raise AssertionError(message)
+
+
+def _cut(text, width: int = 300) -> str:
+    text = str(text).strip()
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def assert_docstring_examples(student, anchor: str, *, budget: float | None = None) -> None:
+    """The examples in the docstrings of the student's module (``>>>`` lines) give what they show.
+
+    They run in the sandbox (probe ``docstring_examples``), in the module that defines the student's
+    function ``anchor``; docstrings whose functions are not written yet are left out, and when none
+    is written the check is *not attempted*. What comes back is untrusted data, read defensively.
+    """
+    from autograder.sandbox.proxy import NotAttempted
+
+    records = student.probe("docstring_examples", getattr(student, anchor), budget=budget)
+    if not isinstance(records, (list, tuple)) or not all(isinstance(r, dict) for r in records):
+        raise AssertionError(f"the docstring examples of the module could not be run: got {show(records)}")
+    judged = [r for r in records if r.get("status") in ("passed", "failed")]
+    if not judged:
+        raise NotAttempted("no docstring example ran: the functions they use still raise NotImplementedError")
+    wrong = [r for r in judged if r.get("status") == "failed"]
+    if wrong:
+        first = wrong[0]
+        raise AssertionError(
+            f"{len(wrong)} of {len(judged)} docstrings with examples give something else than they show. "
+            f"In the docstring of {_cut(first.get('name'), 80)}:\n>>> {_cut(first.get('source'))}\n"
+            f"gave:\n{_cut(first.get('got'))}\nwhere the docstring shows:\n{_cut(first.get('want'))}")

@@ -699,8 +699,7 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
         untouched = _untouched(checks)
         if untouched:  # one line: a table of checks that never ran teaches nothing
             console.print(Text.assemble((f"{_topic_heading(summary)}  {_num(points)} / {_num(possible)}  ", "bold"),
-                                        (STATUSES[untouched].label, STATUSES[untouched].style),
-                                        f" ({len(checks)} checks)"))
+                                        (STATUSES[untouched].label, STATUSES[untouched].style)))
             continue
         table = Table(title=Text(f"{_topic_heading(summary)}  {_num(points)} / {_num(possible)}"),
                       title_justify="left", expand=True)

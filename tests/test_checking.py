@@ -74,3 +74,91 @@ def test_warnings_and_in_place_changes_can_name_their_misconception():
     assert not isinstance(plain.value, Diagnosed)
     with pytest.raises(Diagnosed, match="in place"):
         assert_unchanged(Z, Z + 1, "z", "relu(z)", Misconception("in place", None, "copy"))
+
+
+# -- docstring examples -----------------------------------------------------------------------------
+
+MODULE = '''
+import numpy as np
+
+
+def good(x):
+    """
+    >>> good(2)
+    4
+    >>> np.arange(3) * 1.0
+    array([0., 1., 2.])
+    """
+    return x * 2
+
+
+def count():
+    """
+    >>> count()
+    13002
+    """
+    return np.int64(13002)
+
+
+def wrong(z):
+    """
+    >>> wrong(np.array([1000.0, 0.0]))
+    array([1., 0.])
+    """
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def todo(x):
+    """
+    >>> y = todo(1)
+    >>> y
+    2
+    """
+    raise NotImplementedError("TODO")
+'''
+
+
+@pytest.fixture
+def student_module():
+    import sys
+    import types
+
+    module = types.ModuleType("doc_student")
+    exec(compile(MODULE, "doc_student.py", "exec"), module.__dict__)
+    sys.modules["doc_student"] = module
+    yield module
+    del sys.modules["doc_student"]
+
+
+def test_docstring_examples_probe_judges_each_docstring(student_module):
+    from autograder.sandbox.probes import docstring_examples
+
+    with np.errstate(all="ignore"):
+        records = {r["name"]: r for r in docstring_examples(student_module.good)}
+    assert records["good"] == {"name": "good", "status": "passed", "examples": 2}
+    assert records["count"]["status"] == "passed"  # np.int64(13002) prints differently but is the same number
+    assert records["wrong"]["status"] == "failed" and "nan" in records["wrong"]["got"]
+    assert records["wrong"]["source"] == "wrong(np.array([1000.0, 0.0]))" and records["wrong"]["want"] == "array([1., 0.])"
+    assert records["todo"]["status"] == "not_attempted" and "NotImplementedError" in records["todo"]["got"]
+
+
+def _fake(records):
+    return SimpleNamespace(probe=lambda name, *args, **kw: records, good=object())
+
+
+def test_assert_docstring_examples_reports_the_first_wrong_example():
+    from autograder.checking import assert_docstring_examples
+    from autograder.sandbox.proxy import NotAttempted
+
+    ok = {"name": "good", "status": "passed", "examples": 2}
+    bad = {"name": "wrong", "status": "failed", "examples": 1, "source": "wrong(z)", "want": "[1, 0]", "got": "[nan, 0]"}
+    todo = {"name": "todo", "status": "not_attempted", "examples": 1}
+    assert_docstring_examples(_fake([ok, todo]), "good")
+    with pytest.raises(AssertionError) as info:
+        assert_docstring_examples(_fake([ok, bad, todo]), "good")
+    assert "1 of 2 docstrings" in str(info.value) and ">>> wrong(z)" in str(info.value) and "[nan, 0]" in str(info.value)
+    with pytest.raises(NotAttempted):
+        assert_docstring_examples(_fake([todo]), "good")
+    with pytest.raises(AssertionError, match="could not be run"):
+        assert_docstring_examples(_fake("forged"), "good")

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, assert_shape
+from autograder.checking import assert_close, assert_docstring_examples, assert_shape
 
 
 @pytest.mark.points(1)
@@ -43,3 +43,11 @@ def test_softmax_rows_sum_to_one(student):
     assert_shape(got, (2, 3), call)
     assert_close(np.sum(got, axis=-1), np.ones(2), call, what="has row sums")
     assert_close(got[1], np.full(3, 1.0 / 3.0), call, what="has second row")
+
+
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v activations.py) and compare. A self-check: it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (a self-check, 0 points)"""
+    assert_docstring_examples(student, "sigmoid", budget=90)

@@ -6,7 +6,7 @@ No reference solution here: the expected numbers were worked out once and writte
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, show
+from autograder.checking import assert_close, assert_docstring_examples, show
 
 KEYS = ("W1", "b1", "W2", "b2")
 
@@ -63,3 +63,11 @@ def test_train_step_reports_the_cost_before_its_step(student):
         costs.append(float(cost))
     assert abs(costs[0] - np.log(3)) < 1e-6, f"{call} returned the cost {costs[0]:.6f}; expected log(3) = {np.log(3):.6f}, the cost before the step"
     assert all(b < a for a, b in zip(costs, costs[1:])), f"four train_step calls in a row returned the costs {show(costs)}; expected them to fall"
+
+
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v backprop.py) and compare. A self-check: it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (a self-check, 0 points)"""
+    assert_docstring_examples(student, "forward", budget=90)

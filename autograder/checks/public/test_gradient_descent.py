@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, show
+from autograder.checking import assert_close, assert_docstring_examples, show
 from autograder.sandbox.proxy import Remote, fn
 
 
@@ -64,3 +64,11 @@ def test_minibatches_cover_every_example_once(student):
     assert sorted(seen.tolist()) == list(range(10)), f"{call} gave the labels {seen.tolist()}; expected each of 0..9 exactly once"
     for Xb, yb in batches:
         assert_close(Xb, X[np.asarray(yb)], call, what="gave a batch whose X rows do not belong to its y labels:")
+
+
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v gradient_descent.py) and compare. A self-check: it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (a self-check, 0 points)"""
+    assert_docstring_examples(student, "sgd_update", budget=90)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.checking import as_number, assert_close, show
+from autograder.checking import as_number, assert_close, assert_docstring_examples, show
 from autograder.sandbox.proxy import fn
 
 
@@ -57,3 +57,11 @@ def test_cost_is_mean_of_losses(student):
     number = as_number(got, "iuf")
     assert number is not None, f"{call} returned {show(got)}; expected one number"
     assert abs(number - 3.5) < 1e-6, f"{call} returned {number}; expected 3.5"
+
+
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v losses.py) and compare. A self-check: it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (a self-check, 0 points)"""
+    assert_docstring_examples(student, "mean_squared_error", budget=90)

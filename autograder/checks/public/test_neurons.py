@@ -6,7 +6,7 @@ These run on the student's machine; the hidden checks compare with the reference
 import numpy as np
 import pytest
 
-from autograder.checking import as_number, assert_close, assert_shape, show
+from autograder.checking import as_number, assert_close, assert_docstring_examples, assert_shape, show
 from autograder.sandbox.proxy import fn
 
 
@@ -53,3 +53,11 @@ def test_init_params_shapes(student):
         limit = np.sqrt(6.0 / (n_in + n_out))
         assert np.all(np.abs(W) <= limit), (
             f"{call}[{i}][0] (W) has values up to {np.abs(W).max():.3f}; Glorot uniform stays within ±{limit:.3f}")
+
+
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v neurons.py) and compare. A self-check: it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (a self-check, 0 points)"""
+    assert_docstring_examples(student, "dense_forward", budget=90)
