@@ -51,6 +51,7 @@ class GraderPlugin:
         config.addinivalue_line("markers", "points(n): points the check is worth (default 1)")
         config.addinivalue_line("markers", "hint(text): what to think about when the check fails; the idea, not the answer")
         config.addinivalue_line("markers", "visibility(v): when students see the result: visible (default), hidden, after_due_date, after_published")
+        config.addinivalue_line("markers", "selfcheck: a public check run only in a student's self-check (`autograder check`), never when grading; give it points(0)")
 
     # -- fixtures ------------------------------------------------------------------------------
     @pytest.fixture

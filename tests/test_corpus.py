@@ -273,3 +273,17 @@ def test_apply_overrides_keeps_an_own_docstring_and_reindents_the_reference_one(
 
 def test_apply_overrides_keeps_the_reference_when_nothing_is_overridden() -> None:
     assert apply_overrides(REFERENCE, "") == REFERENCE
+
+
+def test_self_check_runs_the_selfcheck_checks_and_grading_leaves_them_out(tmp_path: Path, zygote: Zygote) -> None:
+    """A naive softmax passes the graded public checks; only the self-check's docstring examples and its
+    ±1000 check (0 points) tell the student before they submit."""
+    case = next(c for c in load_cases("activations") if c.name == "wrong_softmax_no_max_shift")
+    reference = (COURSE.solutions_dir / "activations.py").read_text(encoding="utf-8")
+    (tmp_path / "activations.py").write_text(apply_overrides(reference, case.source), encoding="utf-8")
+    mine = grade_submission(tmp_path, topics=["activations"], public_only=True, zygote=zygote)
+    failed = {c.id.split("::")[1] for c in mine.checks if not c.passed}
+    assert failed == {"test_docstring_examples", "test_selfcheck_stable_at_plus_minus_1000"}
+    assert mine.possible == sum(c.max_points for c in mine.checks) == 3  # self-checks earn nothing
+    graded = grade_submission(tmp_path, topics=["activations"], zygote=zygote)
+    assert not {c.id for c in graded.checks if "docstring" in c.id or "selfcheck" in c.id}
