@@ -21,10 +21,11 @@ class Misconception:
     ``variant`` is the reference with that one mistake, called on the trusted side with the check's
     own inputs; when its result matches the student's (and differs from the right answer), the
     check's feedback names the misconception (``name``) and gives its ``hint`` instead of the generic one.
+    ``variant`` is ``None`` for a mistake the check recognises by itself (a warning, a changed input).
     """
 
     name: str
-    variant: Callable[..., Any]
+    variant: Callable[..., Any] | None
     hint: str
 
 
@@ -65,6 +66,8 @@ def diagnose(got, expected, misconceptions: Iterable[Misconception], args: tuple
     True
     """
     for m in misconceptions:
+        if m.variant is None:
+            continue
         try:
             with np.errstate(all="ignore"):
                 value = m.variant(*args, **(kwargs or {}))
