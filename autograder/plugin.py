@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from autograder import reference as reference_loader
+from autograder.checking import Diagnosed
 from autograder.course import Course
 from autograder.results import GRADER_FAULT, CheckResult
 from autograder.sandbox.proxy import Session, Student, StudentFailure
@@ -70,6 +71,7 @@ class GraderPlugin:
         config.addinivalue_line("markers", "points(n): points the check is worth (default 1)")
         config.addinivalue_line("markers", "hint(text): what to think about when the check fails; the idea, not the answer")
         config.addinivalue_line("markers", "visibility(v): when students see the result: visible (default), hidden, after_due_date, after_published")
+        config.addinivalue_line("markers", "selfcheck: a public check run only in a student's self-check (`autograder check`), never when grading; give it points(0)")
 
     # -- fixtures ------------------------------------------------------------------------------
     @pytest.fixture
@@ -102,7 +104,7 @@ class GraderPlugin:
         return report
 
     def _result(self, item, call, report) -> CheckResult:
-        status, feedback = "passed", ""
+        status, feedback, diagnosis, own_hint = "passed", "", "", ""
         if not report.passed:
             exc = call.excinfo.value if call.excinfo else None
             if isinstance(exc, StudentFailure):
@@ -112,6 +114,8 @@ class GraderPlugin:
                     feedback += "\n" + exc.traceback
             elif isinstance(exc, AssertionError):
                 status, feedback = "failed", _assertion_text(exc)
+                if isinstance(exc, Diagnosed):  # a known mistake: name it, and its hint replaces the generic one
+                    diagnosis, own_hint = exc.diagnosis, exc.hint
             elif report.skipped:
                 status, feedback = "error", f"the check was skipped: {report.longreprtext[-300:]}"
             else:
@@ -120,6 +124,7 @@ class GraderPlugin:
         fault = next((r for r in self.session.history if r.status == "grader_error"), None)
         if fault is not None:  # decided from the calls' own status: no check can turn it into a student's failure
             status, feedback = "grader_error", f"{GRADER_FAULT}: {fault.message}"
+            diagnosis = own_hint = ""
         points = item.get_closest_marker("points")
         hint = item.get_closest_marker("hint")
         vis = item.get_closest_marker("visibility")
@@ -131,7 +136,8 @@ class GraderPlugin:
             max_points=float(points.args[0]) if points else 1.0,
             status=status,
             feedback=feedback,
-            hint=hint.args[0] if hint and status not in ("passed", "grader_error") else "",
+            hint=own_hint or (hint.args[0] if hint and status not in ("passed", "grader_error") else ""),
+            diagnosis=diagnosis,
             duration=report.duration,
             visibility=vis.args[0] if vis else "visible",
             output=self._output(),

@@ -203,6 +203,7 @@ class CheckResult:
     visibility: str = "visible"
     output: str = ""
     public: bool = False
+    diagnosis: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -239,8 +240,11 @@ class CheckResult:
         return self.name or self.id
 
     def message(self) -> str:
-        """Feedback then hint, the text a student reads for a check that did not pass."""
+        """Feedback, the likely mistake (when diagnosed), then hint: what a student reads for a check
+        that did not pass."""
         parts = [self.feedback.strip()]
+        if self.diagnosis.strip():
+            parts.append(f"Likely mistake: {self.diagnosis.strip()}.")
         if self.hint.strip():
             parts.append(f"Hint: {self.hint.strip()}")
         return "\n\n".join(p for p in parts if p)
@@ -427,6 +431,21 @@ def _topic_heading(t: TopicSummary) -> str:
 def _not_passed(result: SubmissionResult) -> list[CheckResult]:
     order = {name: i for i, name in enumerate(result.topic_order())}
     return sorted((c for c in result.checks if not c.passed), key=lambda c: order[c.topic])
+
+
+_UNTOUCHED = ("not_attempted", "not_submitted")
+
+
+def _untouched(checks: list[CheckResult]) -> str | None:
+    """The status that sums up a topic none of whose checks was attempted (``not_submitted`` when
+    every check is, else ``not_attempted``); ``None`` when some check ran or there are none.
+
+    Such a topic takes one line in the human-facing reports: listing each of its checks teaches nothing.
+    """
+    statuses = {c.status for c in checks}
+    if not statuses or not statuses <= set(_UNTOUCHED):
+        return None
+    return "not_submitted" if statuses == {"not_submitted"} else "not_attempted"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -630,9 +649,18 @@ def to_csv_row(result: SubmissionResult, topics: Iterable[Any]) -> dict[str, Any
 # --------------------------------------------------------------------------------------------------
 
 
+_MD_SPECIAL = re.compile(r"([\\<>&|])")
+
+
 def _md_text(text: str) -> str:
-    """Plain text in Markdown: HTML escaped, table pipes escaped, on one line."""
-    return html.escape(" ".join(text.split())).replace("|", "\\|")
+    """Plain text in Markdown, on one line: the characters that could start HTML (``<``, ``>``, ``&``),
+    a table cell's end (``|``) and the backslash are backslash-escaped, so the file reads as clean
+    text (no HTML entities such as ``&#x27;``) and renders literally.
+
+    >>> _md_text("Keras's <b>softmax</b> | a & b")
+    "Keras's \\\\<b\\\\>softmax\\\\</b\\\\> \\\\| a \\\\& b"
+    """
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def _md_block(text: str) -> str:
@@ -644,30 +672,42 @@ def _md_block(text: str) -> str:
 
 def to_markdown(result: SubmissionResult) -> str:
     """The feedback file a student gets back: total, a per-topic table, then every check that did not
-    pass with its outcome, feedback and hint. Text is HTML-escaped; feedback and output are fenced."""
+    pass with its outcome, feedback and hint. A topic none of whose checks was attempted (or
+    submitted) is its one row of the table; a check not attempted in a topic that was is one line.
+    Text is clean Markdown (special characters backslash-escaped); feedback and output are fenced."""
     lines = [f"# Feedback for {_md_text(result.submission)}", "", f"**Score: {_score_line(result)}**", ""]
     if result.error:
         lines += [f"**Your submission could not be graded:** {_md_text(result.error)}", ""]
     lines += ["| Topic | Points | Checks passed |", "| --- | ---: | ---: |"]
+    skipped = set()
     for t in result.by_topic().values():
         n = sum(t.counts.values())
-        lines.append(f"| {_md_text(_topic_heading(t))} | {_num(t.points)} / {_num(t.max_points)} "
-                     f"| {t.counts.get('passed', 0)} of {n} |")
+        untouched = _untouched(result.checks_of(t.name))
+        if untouched:
+            skipped.add(t.name)
+        passed = STATUSES[untouched].label if untouched else f"{t.counts.get('passed', 0)} of {n}"
+        lines.append(f"| {_md_text(_topic_heading(t))} | {_num(t.points)} / {_num(t.max_points)} | {passed} |")
     lines.append("")
-    todo = _not_passed(result)
+    todo = [c for c in _not_passed(result) if c.topic not in skipped]
     if todo:
         lines += ["## Checks to revisit", ""]
         for c in todo:
+            if c.status in _UNTOUCHED:
+                lines += [f"- {_md_text(c.topic)}: {_md_text(c.title)} — {c.label} "
+                          f"({_num(c.points)} / {_num(c.max_points)})", ""]
+                continue
             lines += [f"### {_md_text(c.topic)}: {_md_text(c.title)} — {c.label} "
                       f"({_num(c.points)} / {_num(c.max_points)})", ""]
             lines += [f"*{_sentence(STATUSES[c.status].meaning)}*", ""]
             if c.feedback.strip():
                 lines += [_md_block(c.feedback), ""]
+            if c.diagnosis.strip():
+                lines += [f"**Likely mistake:** {_md_text(c.diagnosis)}.", ""]
             if c.hint.strip():
                 lines += [f"**Hint:** {_md_text(c.hint)}", ""]
             if c.output.strip():
                 lines += ["Your code printed:", "", _md_block(c.output), ""]
-    elif result.checks:
+    elif result.checks and not skipped:
         lines += ["Every check passed.", ""]
     return "\n".join(lines)
 
@@ -708,6 +748,11 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
             continue
         points = sum(c.points for c in checks)
         possible = sum(c.max_points for c in checks) if public_only else summary.max_points
+        untouched = _untouched(checks)
+        if untouched:  # one line: a table of checks that never ran teaches nothing
+            console.print(Text.assemble((f"{_topic_heading(summary)}  {_num(points)} / {_num(possible)}  ", "bold"),
+                                        (STATUSES[untouched].label, STATUSES[untouched].style)))
+            continue
         table = Table(title=Text(f"{_topic_heading(summary)}  {_num(points)} / {_num(possible)}"),
                       title_justify="left", expand=True)
         table.add_column("Check", ratio=1, overflow="fold")
@@ -719,7 +764,7 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
         console.print(table)
         # What to fix, in full under the table: the feedback and hint are what a student reads.
         for c in checks:
-            if c.passed:
+            if c.passed or c.status in _UNTOUCHED:  # the table's status line says it all
                 continue
             console.print(Text.assemble(("  ✗ ", STATUSES[c.status].style), (c.title, "bold"), f" ({c.label})"))
             feedback = c.feedback.strip() or STATUSES[c.status].meaning
@@ -728,6 +773,9 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
                 console.print(Text("      " + line), overflow="fold")
             if len(lines) > FEEDBACK_LINES:
                 console.print(Text(f"      ... ({len(lines) - FEEDBACK_LINES} more lines)"), style="dim")
+            if c.diagnosis.strip():
+                console.print(Text.assemble(("      Likely mistake: ", "yellow"), c.diagnosis.strip() + "."),
+                              overflow="fold")
             if c.hint.strip():
                 console.print(Text.assemble(("      Hint: ", "cyan"), c.hint.strip()), overflow="fold")
         console.print()
@@ -785,6 +833,8 @@ def to_html(result: SubmissionResult) -> str:
             parts.append(f"<p><em>{e(_sentence(STATUSES[c.status].meaning))}</em></p>")
             if c.feedback.strip():
                 parts.append(f"<pre>{e(c.feedback.rstrip())}</pre>")
+            if c.diagnosis.strip():
+                parts.append(f"<p><strong>Likely mistake:</strong> {e(c.diagnosis.strip())}.</p>")
             if c.hint.strip():
                 parts.append(f"<p><strong>Hint:</strong> {e(c.hint.strip())}</p>")
             if c.output.strip():

@@ -9,6 +9,12 @@ the cost::
 
 Its entries also say how *sensitive* the cost is to each parameter: which nudges matter most.
 
+**The learning rate.** Too small, and every step is tiny: the cost falls, but so slowly that training
+runs out of epochs long before the minimum. Too large, and a step jumps over the valley to a point
+higher up the other side: the cost oscillates or grows without bound (for ``f(x) = x^2`` the step is
+``x ← (1 - 2η) x``, which shrinks for ``0 < η < 1`` and blows up for ``η > 1``). Plot the cost per
+epoch: a steady fall is right, a crawl means "larger", a zig-zag or an explosion means "smaller".
+
 * **Numerical gradient.** ``∂f/∂x_i ≈ (f(x + h e_i) - f(x - h e_i)) / 2h`` (centred differences,
   error ``O(h^2)``). Too slow for training (two evaluations per parameter) but the standard check
   that an analytic gradient, e.g. backpropagation's, is right.
@@ -20,10 +26,20 @@ Its entries also say how *sensitive* the cost is to each parameter: which nudges
 * **Momentum.** A velocity accumulates past gradients, ``v ← μ v - η g``, ``θ ← θ + v`` (the rule of
   ``keras.optimizers.SGD(learning_rate=η, momentum=μ)``), which smooths the zig-zag of plain steps.
 
+* **Adam** (``keras.optimizers.Adam``, the usual default) keeps, per parameter, a running mean of
+  the gradients (like momentum) and a running mean of their squares, and divides the first by the
+  square root of the second: every parameter gets its own step size, about ``η`` in size whatever
+  the scale of its gradient. It is forgiving of the learning rate, which is why ``1e-3`` works for
+  most models.
+
 The loss decides *what* is minimised; the optimizer (plain steps, momentum, Adam...) decides *how*
 the parameters move. :func:`train_logistic_regression` puts everything together for the simplest
 network there is: one sigmoid neuron trained with binary cross-entropy, whose gradient with respect
 to the weighted sum is simply ``p - y``.
+
+**Reading-list errors.** Some course material says the weights are updated "after each epoch". With
+mini-batch training they are updated after *every batch*; the epoch is only the unit of counting
+(one pass over the data). Updating once per epoch is full-batch gradient descent.
 """
 
 from __future__ import annotations

@@ -7,20 +7,36 @@ estimate of it); it is the single number that training drives down. So every los
 value per example, shape ``(batch,)``, reducing over the last axis like ``keras.losses`` does, and
 :func:`cost` takes the mean.
 
-* **L2, mean squared error**: ``mean_k (y_true_k - y_pred_k)^2``, the cost of the video. Big
-  mistakes weigh much more than small ones.
+* **L2, mean squared error**: ``mean_k (y_true_k - y_pred_k)^2``. Big mistakes weigh much more
+  than small ones. The video's cost of one example *sums* the squares over the 10 outputs,
+  ``sum_k (a_k - y_k)^2``; Keras (and this lesson) *averages* them, which is the video's value
+  divided by 10: the same minimum, gradients 10 times smaller.
 * **L1, mean absolute error**: ``mean_k |y_true_k - y_pred_k|``, more forgiving of outliers.
 * **Cross-entropy** for classifiers that output probabilities: ``-log`` of the probability the
   model gave to the right answer. Binary: ``-(y log p + (1 - y) log(1 - p))`` (sigmoid outputs);
   categorical: ``-sum_k y_k log p_k`` with one-hot ``y`` (softmax outputs); sparse categorical: the
-  same with the integer label instead of the one-hot vector.
+  same with the integer label instead of the one-hot vector. ``log`` is the *natural* logarithm
+  (``np.log``, base e), as in Keras; ``log2`` or ``log10`` give a different number.
 
 ``log(0) = -inf``, so probabilities are first clipped to ``[eps, 1 - eps]`` (Keras does the same with
 ``eps = 1e-7``): a prediction of exactly 0 for the right class costs ``-log(1e-7) ≈ 16.1``, not
 ``inf``.
 
+**Probabilities or logits (``from_logits``).** Keras's cross-entropy losses take probabilities by
+default: the output layer ends in a softmax (or sigmoid). Alternatively the last layer can stay
+linear and output *logits* (raw scores ``z``); then say so with
+``keras.losses.SparseCategoricalCrossentropy(from_logits=True)`` (or ``BinaryCrossentropy(from_logits=True)``),
+and the loss applies the softmax (sigmoid) itself, in a numerically safer combined form. Mixing them
+up is a silent bug: ``from_logits=True`` on an output that is already a softmax applies softmax
+twice (the probabilities get squashed towards uniform and training crawls), and the default
+``from_logits=False`` on a linear output treats scores as probabilities.
+
 The loss decides *what* is minimised; the optimizer (plain gradient descent, momentum, Adam...)
 decides *how* the weights move to minimise it.
+
+**Reading-list errors.** Some course material calls the mean absolute error "L2". It is not: L1 is
+the mean *absolute* error, L2 the mean *squared* error (the names come from the L1 and L2 norms
+``sum |d|`` and ``sqrt(sum d^2)``).
 """
 
 from __future__ import annotations

@@ -25,8 +25,26 @@ with ``count_parameters`` of the ``neurons`` lesson).
 
 Building is separate from *compiling*: ``model.compile(optimizer, loss, metrics)`` chooses what to
 minimise (the loss, averaged over a batch into the cost) and how to move the weights (the optimizer,
-here Adam). ``model.fit(X, y, epochs, batch_size)`` then updates the weights after every mini-batch;
-an epoch is one pass over the training data. Accuracy is judged on data the model never trained on.
+here Adam: momentum plus a step size adapted to each weight, see the ``gradient_descent`` lesson).
+``model.fit(X, y, epochs, batch_size)`` then updates the weights after every mini-batch; an epoch is
+one pass over the training data.
+
+The output layer and the loss must agree. The losses named above expect *probabilities*, so the
+model ends in a softmax (or sigmoid). A model may instead end in a linear layer that outputs logits,
+and then the loss must be told, e.g. ``keras.losses.SparseCategoricalCrossentropy(from_logits=True)``;
+``from_logits=True`` on a softmax output applies the softmax twice (see the ``losses`` lesson).
+
+**Overfitting and validation.** Accuracy is judged on data the model never trained on. A big enough
+network can memorise its training set: the training loss keeps falling while the accuracy on new
+data stalls or drops. That is *overfitting*. To see it before grading, hold some training data out:
+``model.fit(X, y, validation_split=0.2, ...)`` trains on the first 80 % and reports ``val_loss`` and
+``val_accuracy`` on the last 20 % after every epoch (in the returned ``History``). Watch the
+validation accuracy: when it stops improving while the training accuracy still climbs, more epochs
+only memorise. Choose the size, epochs and learning rate by the validation accuracy, never by the
+test data. Remedies: fewer epochs (or ``keras.callbacks.EarlyStopping``), a smaller network, or
+**Dropout**: ``keras.layers.Dropout(0.2)`` after a hidden layer sets a random 20 % of its outputs
+to zero at each training step (and scales the rest up by 1/0.8), so no unit can rely on one
+particular other unit; at prediction time it does nothing.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 """Neurons and layers: what a neural network is (3Blue1Brown, "Neural networks", chapter 1).
 
 A neuron holds a number, its *activation*. Each neuron of the next layer takes a weighted sum of all
-activations of the layer before, adds a bias (how high the sum must be before the neuron gets
-excited), and squashes the result with an activation function. For a whole layer and a whole batch
-of inputs at once this is one matrix product, in Keras's layout::
+activations of the layer before, adds a bias ``b``, and squashes the result with an activation
+function. The bias shifts the threshold: the neuron gets excited when the weighted sum exceeds
+``-b`` (a bias of -10 means "only fire when the sum is above 10"). For a whole layer and a whole
+batch of inputs at once this is one matrix product, in Keras's layout::
 
     z = x @ W + b          x: (batch, n_in)   W: (n_in, n_out)   b: (n_out,)   z: (batch, n_out)
     a = activation(z)
@@ -13,6 +14,12 @@ A fully connected network ("multilayer perceptron") is just these layers compose
 one big function with many knobs: every weight and every bias is a parameter. The 784-16-16-10
 digit network of the video has ``784*16 + 16 + 16*16 + 16 + 16*10 + 10 = 13002`` of them, and
 *learning* means finding good values for all of them (chapters 2-4).
+
+The activation function is what makes depth worth having. Without it (or with a linear one) two
+layers collapse into one: ``(x @ W1 + b1) @ W2 + b2 = x @ (W1 @ W2) + (b1 @ W2 + b2)``, a single
+linear layer, and so does any stack of them. A nonlinearity between the layers (sigmoid, ReLU...)
+lets the composition bend, so deeper networks can represent curved decision boundaries that no
+single linear layer can (next lesson: ``activations``).
 
 Before learning starts the weights are drawn at random (if they were all equal, every neuron of a
 layer would compute the same thing forever). Keras's default, Glorot (Xavier) uniform, draws

@@ -14,11 +14,16 @@ with Keras' weight names ``kernel = Wx`` ``(features, units)``, ``recurrent_kern
 ``h_0`` is zeros. ``keras.layers.SimpleRNN(units)`` returns the last state ``h_T`` ``(batch, units)``;
 with ``return_sequences=True`` it returns every state, ``(batch, timesteps, units)``.
 
-Training back-propagates through all the steps, multiplying by ``Wh`` (and tanh's derivative) once
-per step, so gradients from early steps tend to vanish: a SimpleRNN struggles to remember something
-seen many steps ago. ``LSTM`` and ``GRU`` cells add *gates* (sigmoid units that decide what to keep,
-forget and output) and an additive memory path, which lets them remember across long gaps. They take
-the same input and give the same output shapes, so swapping the cell is one line.
+To train it, *unroll* the loop: written out for ``T`` steps, the RNN is an ordinary feed-forward
+network ``T`` layers deep, one layer per time step, in which every layer shares the same ``Wx``,
+``Wh`` and ``b``. Backpropagation on that unrolled network is *backpropagation through time*
+(BPTT): the error flows back from the last step to the first, and each shared weight's gradient is
+the sum of its gradients at every step. Going back one step multiplies by ``Wh`` (and tanh's
+derivative), so after many steps gradients from early steps tend to vanish (or, with large
+weights, explode): a SimpleRNN struggles to remember something seen many steps ago. ``LSTM`` and
+``GRU`` cells add *gates* (sigmoid units that decide what to keep, forget and output) and an additive
+memory path, which lets them remember across long gaps. They take the same input and give the same
+output shapes, so swapping the cell is one line.
 
 A sequence classifier: a recurrent layer that returns its last state, then
 ``Dense(num_classes, activation="softmax")``, trained with ``sparse_categorical_crossentropy`` on

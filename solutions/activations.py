@@ -1,7 +1,9 @@
 """Activation functions: sigmoid, ReLU and softmax (3Blue1Brown, "Neural networks", chapter 1).
 
 The weighted sum ``z = x @ W + b`` of a neuron can be any real number; the activation function
-decides what the neuron passes on.
+decides what the neuron passes on. It must be *nonlinear*: a stack of linear layers is itself one
+linear layer (``(x @ W1) @ W2 = x @ (W1 @ W2)``), so without a nonlinearity between them extra
+layers add nothing a single layer could not do.
 
 * **Sigmoid** ``σ(z) = 1 / (1 + e^(-z))`` squashes ``z`` into ``(0, 1)``; its slope is
   ``σ'(z) = σ(z) (1 - σ(z))``, at most 1/4, and almost 0 for large ``|z|`` (the "vanishing

@@ -12,15 +12,19 @@ Strictly this is a cross-correlation (the kernel is not flipped); it is what eve
 library calls convolution. The same few weights are *shared* across positions, so the net detects an
 edge or a corner wherever it is, with far fewer parameters than a Dense layer.
 
-Sizes: with ``padding="valid"`` (no padding) an ``n``-pixel side gives ``floor((n - k) / s) + 1``
-outputs; with ``padding="same"`` Keras pads with zeros so that the output has ``ceil(n / s)`` pixels,
-putting the extra zero (when the padding is odd) at the bottom/right. *Max pooling* keeps the largest
+Sizes: a side of ``n`` pixels, padded with ``p`` zeros on each side, with a ``k``-wide kernel and
+stride ``s``, gives ``floor((n + 2p - k) / s) + 1`` outputs (the number of positions the kernel fits).
+With ``padding="valid"`` (no padding, ``p = 0``) that is ``floor((n - k) / s) + 1``; with
+``padding="same"`` Keras pads with zeros so that the output has ``ceil(n / s)`` pixels, putting the
+extra zero (when the padding is odd) at the bottom/right. *Max pooling* keeps the largest
 value of each ``p x p`` block (stride ``p``), halving height and width for ``p = 2``: the map gets
 coarser and a little shift-invariant.
 
 In Keras an image batch is ``(batch, height, width, channels)`` (grey images have one channel);
 ``Conv2D(filters, kernel_size)`` maps it to ``(batch, h', w', filters)``, one feature map per kernel,
-each kernel spanning all input channels. A classifier stacks Conv2D + MaxPooling2D blocks, then
+each kernel spanning all input channels. So a Conv2D layer has ``(kh * kw * c_in + 1) * filters``
+parameters (one bias per filter), whatever the image size: ``Conv2D(16, 3)`` on grey images has
+``(3 * 3 * 1 + 1) * 16 = 160``, where a Dense layer from 28x28 pixels to 16 units has 12,560. A classifier stacks Conv2D + MaxPooling2D blocks, then
 ``Flatten`` (or global pooling) and Dense layers ending in a softmax, trained with
 ``sparse_categorical_crossentropy`` on integer labels, exactly like the MLP of the previous lesson.
 """
@@ -59,7 +63,9 @@ def conv2d_forward(image, kernel, stride=1, padding="valid"):
 
     ``out[i, j] = sum(padded[i*s : i*s + kh, j*s : j*s + kw] * kernel)``, no kernel flip, no bias:
     what ``keras.layers.Conv2D(1, (kh, kw), strides=s, padding=padding, use_bias=False)`` computes
-    on one channel. ``"same"`` pads with zeros, the larger half of an odd padding at the bottom/right.
+    on one channel. ``"same"`` pads with zeros: along the height, with ``H' = ceil(H / s)`` outputs,
+    the padding in all is ``P = max((H' - 1) * s + kh - H, 0)`` rows, ``P // 2`` on top and
+    ``P - P // 2`` (the larger half) at the bottom; the same along the width with ``kw``.
 
     Returns:
         ``(H', W')`` array, ``H' = conv2d_output_size(H, kh, stride, padding)`` (same for ``W'``).

@@ -271,9 +271,34 @@ def test_markdown_feedback_lists_every_check_that_did_not_pass(result):
     assert "| What is a neural network (neurons) | 5 / 5 | 2 of 2 |" in md
     assert HINT in md and "got [nan, 0]" in md and "debug: z = [1000, 0]" in md
     for c in result.checks:
-        assert (c.title in md) == (not c.passed)  # passed checks are summed up in the table, not listed
-    for label in ("failed", "error", "timed out", "crashed", "not attempted", "not submitted"):
+        # passed checks are summed up in the table; so are topics none of whose checks was attempted
+        assert (c.title in md) == (not c.passed and c.topic not in ("losses", "cnn"))
+    for label in ("failed", "error", "timed out", "crashed"):
         assert f"— {label} (" in md
+    assert "| Loss versus cost (losses) | 0 / 4 | not attempted |" in md
+    assert "| cnn | 0 / 1.5 | not submitted |" in md
+
+
+def test_markdown_untouched_topics_take_one_line_and_skipped_checks_one_line_each():
+    checks = [check(f"mlp::test_{i}", "not_submitted", 1) for i in range(9)]
+    checks += [check(f"rnn::test_{i}", "not_attempted", 1, feedback="TODO: implement x\nmore") for i in range(9)]
+    checks += [check("neurons::test_a", "passed", 1), check("neurons::test_b", "not_attempted", 1, name="init",
+                                                             feedback="NotImplementedError: TODO", hint="a hint")]
+    md = R.to_markdown(SubmissionResult("s", checks=checks))
+    assert [ln for ln in md.splitlines() if "mlp" in ln] == ["| mlp | 0 / 9 | not submitted |"]
+    assert [ln for ln in md.splitlines() if "rnn" in ln] == ["| rnn | 0 / 9 | not attempted |"]
+    assert "- neurons: init — not attempted (0 / 1)" in md
+    assert "a hint" not in md and "NotImplementedError" not in md
+    assert len(md.splitlines()) < 20
+
+
+def test_markdown_is_clean_text_without_html_entities():
+    r = SubmissionResult("o'brien & co", checks=[check("mlp::t", "failed", 1, name="Keras's loss <fits> the output",
+                                                       hint="Keras's \"softmax\" | sigmoid & <b>", feedback="x")])
+    md = R.to_markdown(r)
+    assert not re.search(r"&(#\w+|[a-z]+);", md), md
+    assert "Keras's loss \\<fits\\> the output" in md and "o'brien \\& co" in md
+    assert 'Keras\'s "softmax" \\| sigmoid \\& \\<b\\>' in md
 
 
 def test_markdown_and_html_escape_student_text():
@@ -281,7 +306,7 @@ def test_markdown_and_html_escape_student_text():
                                             hint="never " + EVIL, output="``` " + EVIL)])
     md = R.to_markdown(r)
     assert "<script>" not in _outside_fences(md)
-    assert "never &lt;script&gt;" in md
+    assert "never \\<script\\>" in md
     assert "````text\n``` <script>" in md  # the fence outgrows backticks in the output
     page = R.to_html(r)
     assert "<script>" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
@@ -336,6 +361,35 @@ def test_rich_self_check_footer_counts_public_checks_only(result):
     assert "1 of 1 public checks pass; hidden checks decide the grade" in _render(everything, public_only=True)
 
 
+def test_rich_table_untouched_topics_take_one_line_and_skipped_checks_no_detail():
+    checks = [check(f"mlp::test_{i}", "not_submitted", 1) for i in range(9)]
+    checks += [check(f"rnn::test_{i}", "not_attempted", 1, feedback="TODO: implement x", hint="h") for i in range(9)]
+    checks += [check("neurons::test_a", "failed", 1, feedback="wrong", hint="think"),
+               check("neurons::test_b", "not_attempted", 1, name="init", feedback="NotImplementedError: TODO")]
+    text = _render(SubmissionResult("s", checks=checks))
+    assert [ln for ln in text.splitlines() if "mlp" in ln] == ["mlp  0 / 9  not submitted"]
+    assert [ln for ln in text.splitlines() if "rnn" in ln] == ["rnn  0 / 9  not attempted"]
+    assert "NotImplementedError" not in text and "TODO" not in text  # the table's status says it
+    assert "init" in text and "not attempted" in text and "wrong" in text and "Hint: think" in text
+
+
 def test_rich_table_prints_markup_literally():
     r = SubmissionResult("s", checks=[check("neurons::t", "failed", 1, feedback="got [/bold] and [red]x[/red]")])
     assert "got [/bold] and [red]x[/red]" in _render(r)
+
+
+# -- diagnoses --------------------------------------------------------------------------------------
+
+
+def test_diagnosis_travels_through_every_format():
+    c = check("activations::test_softmax_axis", "failed", 1, feedback="softmax(...) returned [0.5]",
+              hint="Reduce along `axis`.", diagnosis="softmax always along axis 0 (down the columns)")
+    r = SubmissionResult("s", checks=[c])
+    back = SubmissionResult.from_dict(json.loads(json.dumps(r.to_dict())))
+    assert back.checks[0].diagnosis == c.diagnosis
+    assert "Likely mistake: softmax always along axis 0 (down the columns)." in c.message()
+    assert "Likely mistake: softmax always along axis 0" in R.to_gradescope_dict(r)["tests"][0]["output"]
+    assert "**Likely mistake:** softmax always along axis 0 (down the columns)." in R.to_markdown(r)
+    assert "Likely mistake: softmax always along axis 0" in _render(r)
+    assert "<strong>Likely mistake:</strong> softmax always along axis 0" in R.to_html(r)
+    assert "Likely mistake" not in R.to_markdown(SubmissionResult("s", checks=[check("n::t", "failed", 1)]))

@@ -66,6 +66,91 @@ def take(iterable, limit: int = 10_000):
     return out
 
 
+def docstring_examples(fn, limit: int = 200) -> list[dict]:
+    """Run the docstring examples (doctests) of the module that defines ``fn``, the student's module.
+
+    One record per docstring: ``name``, ``status`` (``passed``; ``failed``; ``not_attempted`` when
+    an example raised NotImplementedError, the rest of that docstring then left unjudged), ``examples``
+    run, and the first wrong example as ``source``, ``want``, ``got``. At most ``limit`` examples.
+    """
+    import doctest
+    import sys
+
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    if module is None:
+        return []
+
+    class Checker(doctest.OutputChecker):
+        """Also accepts output that differs only in how numbers are written (np.int64(3) for 3,
+        a float32 array for a float64 one): a correct alternative must not fail an example."""
+
+        def check_output(self, want, got, optionflags):
+            if super().check_output(want, got, optionflags | doctest.NORMALIZE_WHITESPACE):
+                return True
+            try:
+                return _same_numbers(_literal(want), _literal(got))
+            except Exception:  # noqa: BLE001 - not numbers: the text comparison stands
+                return False
+
+    class Recorder(doctest.DocTestRunner):
+        def __init__(self):
+            super().__init__(checker=Checker(), verbose=False)
+            self.record = {"status": "passed", "examples": 0}
+
+        def report_start(self, out, test, example):
+            self.record["examples"] += 1
+
+        def _wrong(self, example, got, status="failed"):
+            if self.record["status"] == "passed":
+                self.record.update(status=status, source=example.source.strip(), want=example.want.strip(), got=got)
+
+        def report_failure(self, out, test, example, got):
+            self._wrong(example, got.strip())
+
+        def report_unexpected_exception(self, out, test, example, exc_info):
+            exc = exc_info[1]
+            status = "not_attempted" if isinstance(exc, NotImplementedError) else "failed"
+            self._wrong(example, f"{type(exc).__name__}: {exc}", status)
+
+    records, seen = [], 0
+    for test in doctest.DocTestFinder(exclude_empty=True).find(module, module.__name__):
+        if seen >= limit or not test.examples:
+            continue
+        runner = Recorder()
+        runner.run(test, out=lambda text: None, clear_globs=True)
+        seen += runner.record["examples"]
+        records.append({"name": test.name.removeprefix(module.__name__ + "."), **runner.record})
+    return records
+
+
+_LITERAL_NAMES = {"array": np.array, "np": np, "nan": np.nan, "inf": np.inf, "True": True, "False": False,
+                  "None": None, **{t: getattr(np, t) for t in ("float16", "float32", "float64", "int8", "int16",
+                                                               "int32", "int64", "uint8", "bool_")}}
+
+
+def _literal(text: str):
+    """A printed value (``array([[1., 0.]], dtype=float32)``, ``np.int64(3)``, tuples, lists) read back."""
+    text = text.strip()
+    if not text or "__" in text or len(text) > 20_000:
+        raise ValueError("not a printed value")
+    return eval(compile(text, "<output>", "eval"), {"__builtins__": {}}, dict(_LITERAL_NAMES))  # noqa: S307
+
+
+def _same_numbers(a, b) -> bool:
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b)
+                and all(_same_numbers(x, y) for x, y in zip(a, b)))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
+                and all(_same_numbers(a[k], b[k]) for k in a))
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    x, y = np.asarray(a), np.asarray(b)
+    if x.shape != y.shape or x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        return False
+    return bool(np.allclose(x.astype(float), y.astype(float), rtol=1e-4, atol=1e-6, equal_nan=True))
+
+
 # -- Keras probes ----------------------------------------------------------------------------------
 
 

@@ -9,10 +9,76 @@ NumPy values computed here. Only the last two checks need TensorFlow, so its imp
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, assert_no_warnings, assert_unchanged
+from autograder.checking import Misconception, assert_close, assert_no_warnings, assert_unchanged
 
 KERAS_BUDGET = 90  # seconds: the first Keras call imports TensorFlow in the sandbox
 EXTREMES = np.array([-1000.0, -745.0, -100.0, -1.0, 0.0, 1.0, 100.0, 745.0, 1000.0])
+
+
+# -- Diagnoses: known wrong variants, run here on the check's inputs; the first that gives the
+#    student's answer names the mistake and its hint (the check's own hint stays the fallback).
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(np.asarray(z, dtype=float) / 2.0))
+
+
+def _softmax(z, axis=-1):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _softmax_no_keepdims(z, axis=-1):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max(axis=axis))
+    return e / e.sum(axis=axis)
+
+
+def _softmax_no_shift(z, axis=-1):
+    e = np.exp(np.asarray(z, dtype=float))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+SIGMOID_MISTAKES = (
+    Misconception("the sign of the exponent: 1 / (1 + e^z)", lambda z: 1.0 / (1.0 + np.exp(np.asarray(z, float))),
+                  "σ(z) = 1 / (1 + e^(-z)): large positive z must give values near 1."),
+)
+SIGMOID_OVERFLOW = Misconception(
+    "np.exp of a large positive number overflows",
+    None,
+    "e^1000 is inf (with a RuntimeWarning). Never exponentiate a large positive number: use e^(-|z|), which is "
+    "at most 1, and pick the formula by the sign of z. np.where computes both of its branches everywhere, so "
+    "both branches must be safe.",
+)
+SIGMOID_DERIVATIVE_MISTAKES = (
+    Misconception("the slope formula applied to z instead of σ(z)", lambda z: np.asarray(z, float) * (1.0 - np.asarray(z, float)),
+                  "s (1 - s) is the slope when s = σ(z); this function receives z, the pre-activation, so "
+                  "compute s = σ(z) first."),
+    Misconception("σ applied twice: the slope at σ(z)", lambda z: _sigmoid(_sigmoid(z)) * (1.0 - _sigmoid(_sigmoid(z))),
+                  "The argument is z, not σ(z): σ'(z) = σ(z) (1 - σ(z)) with σ applied once."),
+)
+RELU_DERIVATIVE_MISTAKES = (
+    Misconception("slope 1 at z = 0", lambda z: (np.asarray(z) >= 0).astype(float),
+                  "At z = 0 ReLU's slope is taken as 0 (as TensorFlow does): compare with z > 0, not z >= 0."),
+)
+RELU_IN_PLACE = Misconception("relu changes the caller's array in place", None,
+                              "Assigning into z (z[z < 0] = 0) changes the caller's array: build a new array "
+                              "with np.maximum or np.where.")
+SOFTMAX_MISTAKES = (
+    Misconception("exp of the raw logits (no max shift)", _softmax_no_shift,
+                  "np.exp(1000) is inf and inf / inf is nan: subtract the maximum along the axis before exp; "
+                  "softmax(z) equals softmax(z - c) for any c."),
+    Misconception("softmax always along axis 0 (down the columns)", lambda z, axis=-1: _softmax(z, axis=0),
+                  "The classes lie along `axis` (the last one by default: one row per example). Reduce along "
+                  "`axis`, not along axis 0."),
+    Misconception("softmax along the last axis whatever `axis` says", lambda z, axis=-1: _softmax(z, axis=-1),
+                  "Pass `axis` on to every reduction (the max and the sum)."),
+    Misconception("the max or the sum reduced without keepdims", _softmax_no_keepdims,
+                  "z.max(axis=axis) drops that axis, so z - max broadcasts against the wrong one: use "
+                  "keepdims=True in the max and in the sum."),
+    Misconception("softmax applied twice (softmax of probabilities)", lambda z, axis=-1: _softmax(_softmax(z, axis), axis),
+                  "Apply exp and normalise once: softmax of probabilities squashes them towards uniform."),
+)
 
 
 @pytest.mark.points(1)
@@ -21,7 +87,8 @@ def test_sigmoid_matches_reference(student, reference):
     """sigmoid matches the reference on random 1-D and 3-D inputs"""
     rng = np.random.default_rng(201)
     for z in (rng.normal(scale=4.0, size=7), rng.normal(scale=4.0, size=(2, 3, 4))):
-        assert_close(student.sigmoid(z), reference.sigmoid(z), f"sigmoid(array of shape {z.shape})", rtol=1e-7)
+        assert_close(student.sigmoid(z), reference.sigmoid(z), f"sigmoid(array of shape {z.shape})", rtol=1e-7,
+                     misconceptions=SIGMOID_MISTAKES, args=(z,))
 
 
 @pytest.mark.points(1)
@@ -31,8 +98,8 @@ def test_sigmoid_large_inputs(student, reference):
     """sigmoid stays finite and warning-free at z = ±1000"""
     call = "sigmoid([-1000, -745, -100, -1, 0, 1, 100, 745, 1000])"
     got = student.sigmoid(EXTREMES)
-    assert_close(got, reference.sigmoid(EXTREMES), call)
-    assert_no_warnings(student, call)
+    assert_close(got, reference.sigmoid(EXTREMES), call, misconceptions=SIGMOID_MISTAKES, args=(EXTREMES,))
+    assert_no_warnings(student, call, SIGMOID_OVERFLOW)
 
 
 @pytest.mark.points(1)
@@ -42,9 +109,11 @@ def test_sigmoid_derivative_matches_reference(student, reference):
     rng = np.random.default_rng(202)
     z = rng.normal(scale=3.0, size=(4, 6))
     call = f"sigmoid_derivative(array of shape {z.shape})"
-    assert_close(student.sigmoid_derivative(z), reference.sigmoid_derivative(z), call)
+    assert_close(student.sigmoid_derivative(z), reference.sigmoid_derivative(z), call,
+                 misconceptions=SIGMOID_DERIVATIVE_MISTAKES, args=(z,))
     call = "sigmoid_derivative([-1000, -745, -100, -1, 0, 1, 100, 745, 1000])"
-    assert_close(student.sigmoid_derivative(EXTREMES), reference.sigmoid_derivative(EXTREMES), call)
+    assert_close(student.sigmoid_derivative(EXTREMES), reference.sigmoid_derivative(EXTREMES), call,
+                 misconceptions=SIGMOID_DERIVATIVE_MISTAKES, args=(EXTREMES,))
 
 
 @pytest.mark.points(1)
@@ -58,8 +127,9 @@ def test_relu_functions_on_nd_input(student, reference):
     for name in ("relu", "relu_derivative"):
         call = f"{name}(array of shape {z.shape} holding some exact zeros)"
         got, (z_after,), _ = student.probe("call_and_inputs", getattr(student, name), z)
-        assert_close(got, getattr(reference, name)(z), call)
-        assert_unchanged(z, z_after, "z", call)
+        mistakes = RELU_DERIVATIVE_MISTAKES if name == "relu_derivative" else ()
+        assert_close(got, getattr(reference, name)(z), call, misconceptions=mistakes, args=(z,))
+        assert_unchanged(z, z_after, "z", call, RELU_IN_PLACE if name == "relu" else None)
 
 
 @pytest.mark.points(1)
@@ -69,7 +139,8 @@ def test_softmax_matches_reference(student, reference):
     """softmax matches the reference for one example (1-D) and for a batch (2-D)"""
     rng = np.random.default_rng(204)
     for z in (rng.normal(scale=3.0, size=6), rng.normal(scale=3.0, size=(5, 4))):
-        assert_close(student.softmax(z), reference.softmax(z), f"softmax(array of shape {z.shape})")
+        assert_close(student.softmax(z), reference.softmax(z), f"softmax(array of shape {z.shape})",
+                     misconceptions=SOFTMAX_MISTAKES, args=(z,))
 
 
 @pytest.mark.points(1)
@@ -79,8 +150,8 @@ def test_softmax_large_inputs(student, reference):
     z = np.array([[1000.0, 0.0, -1000.0], [-1000.0, -1000.0, -999.0], [1000.0, 1000.0, 1000.0]])
     call = "softmax([[1000, 0, -1000], [-1000, -1000, -999], [1000, 1000, 1000]])"
     got = student.softmax(z)
-    assert_close(got, reference.softmax(z), call)
-    assert_no_warnings(student, call)
+    assert_close(got, reference.softmax(z), call, misconceptions=SOFTMAX_MISTAKES, args=(z,))
+    assert_no_warnings(student, call, SOFTMAX_MISTAKES[0])
 
 
 @pytest.mark.points(1)
@@ -93,7 +164,8 @@ def test_softmax_axis(student, reference):
     cube = rng.normal(scale=2.0, size=(2, 3, 4))
     for z, kwargs in ((square, {"axis": 0}), (cube, {}), (cube, {"axis": 1}), (cube, {"axis": 0})):
         call = f"softmax(array of shape {z.shape}{''.join(f', axis={v}' for v in kwargs.values())})"
-        assert_close(student.softmax(z, **kwargs), reference.softmax(z, **kwargs), call)
+        assert_close(student.softmax(z, **kwargs), reference.softmax(z, **kwargs), call,
+                     misconceptions=SOFTMAX_MISTAKES, args=(z,), kwargs=kwargs)
 
 
 def _exact_layer(rng, batch, n_in, n_out, scale):

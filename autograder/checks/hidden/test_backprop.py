@@ -13,7 +13,7 @@ then imports TensorFlow; a NumPy-only topic must never pay for that.
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, assert_no_warnings, assert_unchanged, show
+from autograder.checking import Misconception, assert_close, assert_no_warnings, assert_unchanged, fail, show
 
 KEYS = ("W1", "b1", "W2", "b2")
 
@@ -74,6 +74,75 @@ def _numerical_gradients(X, y, params, h: float = 1e-6) -> dict:
     return grads
 
 
+# -- Diagnoses: known wrong variants, run here on the check's inputs; the first that gives the
+#    student's answer names the mistake and its hint (the check's own hint stays the fallback).
+
+def _sig(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _forward_variant(X, params, axis=1, shift=True):
+    h = _sig(X @ params["W1"] + params["b1"])
+    z2 = h @ params["W2"] + params["b2"]
+    e = np.exp(z2 - z2.max(axis=axis, keepdims=True) if shift else z2)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _backward_variant(X, y, params, key, *, per_n=True, bias_mean=False, bias_axis=0, transposed=False,
+                      slope_of_h=False):
+    h = _sig(X @ params["W1"] + params["b1"])
+    p = _forward_variant(X, params)
+    dz2 = (p - y) / (len(X) if per_n else 1.0)
+    dz1 = (dz2 @ params["W2"].T) * (_sig(h) * (1.0 - _sig(h)) if slope_of_h else h * (1.0 - h))
+    reduce = np.mean if bias_mean else np.sum
+    grads = {"W2": dz2.T @ h if transposed else h.T @ dz2, "b2": reduce(dz2, axis=bias_axis),
+             "W1": dz1.T @ X if transposed else X.T @ dz1, "b1": reduce(dz1, axis=bias_axis)}
+    return grads[key]
+
+
+FORWARD_MISTAKES = (
+    Misconception("softmax over the batch axis (down the columns)",
+                  lambda X, params: _forward_variant(X, params, axis=0),
+                  "Each example's probabilities sum to 1: normalise every row over its classes (axis=-1), "
+                  "not each class over the batch."),
+    Misconception("softmax without the max shift", lambda X, params: _forward_variant(X, params, shift=False),
+                  "Logits of about ±1000 overflow np.exp: subtract each row's maximum before exp (the "
+                  "stable softmax of the activations topic)."),
+)
+BACKWARD_MISTAKES = (
+    Misconception("the 1/N of the mean cost left out", lambda X, y, params, key: _backward_variant(
+        X, y, params, key, per_n=False),
+                  "The cost is the MEAN over the batch: dz2 = (p - y) / N, so every gradient carries the 1/N."),
+    Misconception("bias gradients averaged although dz already carries the 1/N",
+                  lambda X, y, params, key: _backward_variant(X, y, params, key, bias_mean=True),
+                  "db is the SUM of dz over the batch: dz = (p - y) / N already holds the 1/N, so a mean "
+                  "divides by N twice."),
+    Misconception("bias gradients summed over the wrong axis",
+                  lambda X, y, params, key: _backward_variant(X, y, params, key, bias_axis=1),
+                  "A bias gradient has the bias's shape (units,): sum dz over the batch axis (axis 0)."),
+    Misconception("weight gradients transposed (dzᵀ @ input)",
+                  lambda X, y, params, key: _backward_variant(X, y, params, key, transposed=True),
+                  "dW has W's shape (n_in, n_out): inputᵀ @ dz, the input's transpose on the left."),
+    Misconception("the sigmoid's slope taken at h instead of at z1",
+                  lambda X, y, params, key: _backward_variant(X, y, params, key, slope_of_h=True),
+                  "σ'(z1) = h (1 - h) with h = σ(z1): use h itself, do not apply the sigmoid again."),
+)
+
+STEP_MISTAKES = (
+    Misconception("the learning rate applied twice", lambda X, y, params, key, lr: params[key] - lr * lr * _oracle_grads(
+        X, y, params)[key], "Multiply the gradient by the learning rate once: θ - learning_rate * dθ."),
+    Misconception("a step of twice the learning rate", lambda X, y, params, key, lr: params[key] - 2 * lr * _oracle_grads(
+        X, y, params)[key], "Multiply the gradient by the learning rate once: θ - learning_rate * dθ."),
+    Misconception("a step uphill (θ + learning_rate * dθ)", lambda X, y, params, key, lr: params[key] + lr * _oracle_grads(
+        X, y, params)[key], "The gradient points uphill; a descent step subtracts it."),
+)
+COST_AFTER_STEP = Misconception("the cost of the updated parameters", None,
+                                "Report the cost of the parameters you were given, computed in the forward pass "
+                                "before the update.")
+PARAMS_IN_PLACE = Misconception("the caller's parameters updated in place", None,
+                                "params[k] -= ... changes the caller's arrays: build a new dict of new arrays.")
+
+
 def _student_grads(student, X, y, params, call: str) -> dict:
     _, cache = student.forward(X, params)
     grads = student.backward(y, params, cache)
@@ -93,12 +162,14 @@ def test_forward_gives_the_probabilities(student):
     X, _, params = _network(51)
     call = "forward(X of shape (6, 4), params of a 4-5-3 network)"
     p, _ = student.forward(X, params)
-    assert_close(p, np.exp(_oracle_forward(X, params)[1]), call, what="returned p =")
+    assert_close(p, np.exp(_oracle_forward(X, params)[1]), call, what="returned p =",
+                 misconceptions=FORWARD_MISTAKES, args=(X, params))
     X_big, _, big = _network(52, scale=1000.0)
     call = "forward(X of shape (6, 4), params of a 4-5-3 network with weights of about ±1000)"
     p, _ = student.forward(X_big, big)
-    assert_no_warnings(student, call)
-    assert_close(p, np.exp(_oracle_forward(X_big, big)[1]), call, what="returned p =")
+    assert_close(p, np.exp(_oracle_forward(X_big, big)[1]), call, what="returned p =",
+                 misconceptions=FORWARD_MISTAKES, args=(X_big, big))
+    assert_no_warnings(student, call)  # student.last is still the forward call
 
 
 # -- backward -------------------------------------------------------------------------------------
@@ -114,7 +185,8 @@ def test_backward_gives_the_gradients(student):
     grads = _student_grads(student, X, y, params, call)
     expected = _oracle_grads(X, y, params)
     for key in ("W2", "b2", "W1", "b1"):
-        assert_close(grads[key], expected[key], call, what=f"returned the gradient {key} =")
+        assert_close(grads[key], expected[key], call, what=f"returned the gradient {key} =",
+                     misconceptions=BACKWARD_MISTAKES, args=(X, y, params), kwargs={"key": key})
 
 
 @pytest.mark.points(1)
@@ -128,7 +200,8 @@ def test_backward_matches_numerical_gradients(student):
     numeric = _numerical_gradients(X, y, params)
     for key in ("W2", "b2", "W1", "b1"):
         assert_close(grads[key], numeric[key], call + " vs numerical gradients", rtol=1e-5, atol=1e-8,
-                     what=f"returned the gradient {key} =")
+                     what=f"returned the gradient {key} =", misconceptions=BACKWARD_MISTAKES, args=(X, y, params),
+                     kwargs={"key": key})
 
 
 @pytest.mark.points(1)
@@ -166,7 +239,8 @@ def test_train_step_returns_cost_before_the_step(student):
     if isinstance(new_params, dict) and sorted(new_params) == sorted(KEYS) and abs(cost - before) > 1e-6:
         after = _cost(X, y, {k: np.asarray(v, dtype=float) for k, v in new_params.items()})
         if abs(cost - after) < 1e-6:
-            raise AssertionError(f"{call} returned the cost {cost:.6f}, the cost after the step; expected {before:.6f}, the cost before it")
+            fail(f"{call} returned the cost {cost:.6f}, the cost after the step; expected {before:.6f}, the cost before it",
+                 COST_AFTER_STEP)
     assert abs(cost - before) < 1e-6, f"{call} returned the cost {cost:.6f}; expected {before:.6f}, the mean cross-entropy before the step"
 
 
@@ -182,7 +256,8 @@ def test_train_step_moves_against_the_gradient(student):
     assert isinstance(new_params, dict) and sorted(new_params) == sorted(KEYS), (
         f"{call} returned new params {show(new_params)}; expected a dict with the keys {list(KEYS)}")
     for key in KEYS:
-        assert_close(new_params[key], expected[key], call, what=f"returned the new {key} =")
+        assert_close(new_params[key], expected[key], call, what=f"returned the new {key} =",
+                     misconceptions=STEP_MISTAKES, args=(X, y, params), kwargs={"key": key, "lr": 0.5})
     after = _cost(X, y, {k: np.asarray(v, dtype=float) for k, v in new_params.items()})
     assert after < _cost(X, y, params), f"{call}: the cost went from {_cost(X, y, params):.4f} to {after:.4f}; a step should lower it"
 
@@ -202,6 +277,6 @@ def test_train_step_leaves_params_unchanged(student):
     for key in KEYS:
         assert_close(new_params[key], before[key] - 0.5 * grads[key], call, what=f"returned the new {key} =")
     for key in KEYS:
-        assert_unchanged(before[key], args_after[2][key], f"params[{key!r}]", call)
+        assert_unchanged(before[key], args_after[2][key], f"params[{key!r}]", call, PARAMS_IN_PLACE)
     assert_unchanged(X, args_after[0], "X", call)
     assert_unchanged(y, args_after[1], "y", call)

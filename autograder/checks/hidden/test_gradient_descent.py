@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, assert_unchanged, show
+from autograder.checking import Misconception, assert_close, assert_unchanged, fail, show
 from autograder.sandbox.proxy import Remote, fn
 
 
@@ -48,6 +48,71 @@ def _bce_cost(X, y, w, b) -> float:
     return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
 
 
+# -- Diagnoses: known wrong variants, run here on the check's inputs; the first that gives the
+#    student's answer names the mistake and its hint (the check's own hint stays the fallback).
+
+def _cubic_mix(x):
+    return float(np.sum(x**3) + np.sum(np.sin(x)) + x.flat[0] * x.flat[-1])
+
+
+def _forward_difference(x, h=1e-5):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        bumped = x.copy()
+        bumped[i] += h
+        grad[i] = (_cubic_mix(bumped) - _cubic_mix(x)) / h
+    return grad
+
+
+NUMERICAL_GRADIENT_MISTAKES = (
+    Misconception("forward differences (f(x + h) - f(x)) / h", _forward_difference,
+                  "Forward differences are only accurate to O(h); central differences "
+                  "(f(x + h) - f(x - h)) / 2h are accurate to O(h^2)."),
+)
+HISTORY_NO_X0 = Misconception("the history without the starting point x0", None,
+                              "Record x0 first, then every point after a step: n_steps + 1 points in all.")
+def _aliased(t, last, x0):
+    """Every entry is the final point: the one array, stepped in place, appended again and again."""
+    if np.allclose(last, x0):
+        raise ValueError("x never moved: nothing to tell about aliasing")
+    return last
+
+
+HISTORY_ALIASED = Misconception("the history holds the same array again and again", _aliased,
+                                "x -= ... changes the one array you keep appending: append a copy (or compute a "
+                                "new x = x - ...), so that each entry keeps its own point.")
+SGD_MISTAKES = (
+    Misconception("a step uphill (p + learning_rate * g)", lambda p, g, lr: p + lr * g,
+                  "The gradient points uphill; a descent step subtracts it: p - learning_rate * g."),
+)
+IN_PLACE = Misconception("the caller's arrays changed in place", None,
+                         "p -= ..., v *= ... or p[...] = ... change the caller's arrays: build new lists of new arrays.")
+VELOCITY_MISTAKES = (
+    Misconception("the gradient added to the velocity (a step uphill)", lambda p, v, g, lr, mu: mu * v + lr * g,
+                  "Keras's rule: v <- momentum * v - learning_rate * g (minus: downhill)."),
+)
+MOMENTUM_PARAM_MISTAKES = (
+    Misconception("the parameters moved by the old velocity", lambda p, v, g, lr, mu: p + v,
+                  "Update the velocity first, then move the parameters by the NEW velocity: "
+                  "v <- momentum * v - learning_rate * g, then p <- p + v."),
+)
+NOT_SHUFFLED = Misconception("the batches in the original order (no shuffle)", None,
+                             "Shuffle the example indices every epoch (rng.permutation(len(X))) before cutting "
+                             "them into batches.")
+UNSEEDED = Misconception("a shuffle that ignores the seed argument", None,
+                         "Make the generator from the seed you are given, np.random.default_rng(seed); NumPy's "
+                         "global generator (np.random.shuffle, np.random.permutation) ignores it.")
+ERROR_SIGN = Misconception("the error written y - p: every step climbs the cost", None,
+                           "The gradient of the cross-entropy with respect to z is p - y; stepping against it "
+                           "means w <- w - lr * Xᵀ(p - y) / n.")
+DROP_LAST = Misconception("the last, smaller batch skipped", None,
+                          "When N is not a multiple of batch_size the last batch is smaller; it must still be used, "
+                          "or its examples are never learnt from.")
+FULL_BATCH = Misconception("one update per epoch (full-batch gradient descent)", None,
+                           "Mini-batch training steps after EVERY batch, using that batch's mean gradient; an "
+                           "epoch is one pass over the data, not one update.")
+
+
 # -- numerical_gradient and gradient_descent ------------------------------------------------------
 
 
@@ -63,7 +128,7 @@ def test_numerical_gradient_matches_analytic_gradient(student):
     expected.flat[-1] += x.flat[0]
     call = "numerical_gradient(f = sum(x^3) + sum(sin x) + x[0,0] x[-1,-1], x of shape (3, 4))"
     got, args_after, _ = student.probe("call_and_inputs", student.numerical_gradient, fn("probe:cubic_mix"), x.copy())
-    assert_close(got, expected, call, rtol=1e-6, atol=1e-6)
+    assert_close(got, expected, call, rtol=1e-6, atol=1e-6, misconceptions=NUMERICAL_GRADIENT_MISTAKES, args=(x,))
     assert_unchanged(x, args_after[1], "x", call)
 
 
@@ -76,9 +141,12 @@ def test_gradient_descent_converges_on_a_quadratic(student):
     call = "gradient_descent(grad of sum((x - 3)^2), x0 of shape (2, 3), learning_rate=0.1, n_steps=40)"
     x_final, history = student.gradient_descent(fn("probe:quadratic_grad"), x0, lr, n)
     expected = np.stack([3 + (x0 - 3) * (1 - 2 * lr) ** t for t in range(n + 1)])
-    assert len(history) == n + 1, f"{call} returned a history of {len(history)} points; expected {n + 1} (x0 and one per step)"
+    if len(history) != n + 1:
+        fail(f"{call} returned a history of {len(history)} points; expected {n + 1} (x0 and one per step)",
+             HISTORY_NO_X0 if len(history) == n else None)
     for t in (0, 1, n):
-        assert_close(history[t], expected[t], call, what=f"returned history[{t}] =")
+        assert_close(history[t], expected[t], call, what=f"returned history[{t}] =",
+                     misconceptions=(HISTORY_ALIASED,), args=(t, np.asarray(history[-1], dtype=float), x0))
     assert_close(np.asarray(history, dtype=float), expected, call, what="returned the history")
     assert_close(x_final, expected[-1], call, what="returned x_final =")
     assert np.max(np.abs(np.asarray(x_final) - 3.0)) < 1e-2, f"{call} ended at {show(x_final)}, not at the minimum 3"
@@ -103,10 +171,11 @@ def test_sgd_update_returns_new_arrays(student):
     got, args_after, _ = student.probe("call_and_inputs", student.sgd_update, params, grads, 0.3)
     assert len(got) == 3, f"{call} returned {len(got)} arrays; expected 3"
     for i, (p, g) in enumerate(zip(before_p, before_g)):
-        assert_close(got[i], p - 0.3 * g, call, what=f"returned new_params[{i}] =")
+        assert_close(got[i], p - 0.3 * g, call, what=f"returned new_params[{i}] =", misconceptions=SGD_MISTAKES,
+                     args=(p, g, 0.3))
     for i in range(3):
-        assert_unchanged(before_p[i], args_after[0][i], f"params[{i}]", call)
-        assert_unchanged(before_g[i], args_after[1][i], f"grads[{i}]", call)
+        assert_unchanged(before_p[i], args_after[0][i], f"params[{i}]", call, IN_PLACE)
+        assert_unchanged(before_g[i], args_after[1][i], f"grads[{i}]", call, IN_PLACE)
 
 
 @pytest.mark.points(1)
@@ -122,12 +191,16 @@ def test_momentum_update_matches_keras_rule(student):
         grads = [rng.normal(size=p.shape) for p in params]
         call = f"momentum_update(params, grads, velocities, learning_rate={lr}, momentum={mu}) at step {step}"
         p_got, v_got = student.momentum_update(p_got, grads, v_got, lr, mu)
+        p_old, v_old = p_exp, v_exp  # the inputs of this step (the student's own, as long as it has been right)
         v_exp = [mu * v - lr * g for v, g in zip(v_exp, grads)]
         p_exp = [p + v for p, v in zip(p_exp, v_exp)]
         assert len(p_got) == 3 and len(v_got) == 3, f"{call} returned {len(p_got)} params and {len(v_got)} velocities; expected 3 of each"
         for i in range(3):
-            assert_close(v_got[i], v_exp[i], call, what=f"returned new_velocities[{i}] =")
-            assert_close(p_got[i], p_exp[i], call, what=f"returned new_params[{i}] =")
+            inputs = (p_old[i], v_old[i], grads[i], lr, mu)
+            assert_close(v_got[i], v_exp[i], call, what=f"returned new_velocities[{i}] =",
+                         misconceptions=VELOCITY_MISTAKES, args=inputs)
+            assert_close(p_got[i], p_exp[i], call, what=f"returned new_params[{i}] =",
+                         misconceptions=MOMENTUM_PARAM_MISTAKES, args=inputs)
 
 
 @pytest.mark.points(1)
@@ -147,7 +220,7 @@ def test_momentum_update_leaves_inputs_unchanged(student):
         assert_close(got[0][i], p_exp[i], call, what=f"returned new_params[{i}] =")
     for name, old, new in zip(("params", "grads", "velocities"), before, args_after[:3]):
         for i in range(3):
-            assert_unchanged(old[i], new[i], f"{name}[{i}]", call)
+            assert_unchanged(old[i], new[i], f"{name}[{i}]", call, IN_PLACE)
 
 
 # -- minibatches ----------------------------------------------------------------------------------
@@ -164,11 +237,15 @@ def test_minibatches_shuffled_and_seeded(student):
     first = _order(_batches(student.minibatches(X, y, 8, 5)))
     assert sorted(first) == list(range(48)), f"{call} gave the labels {show(first)}; expected each of 0..47 exactly once"
     in_place = sum(a == b for a, b in zip(first, range(48)))
-    assert in_place < 12, f"{call} left {in_place} of 48 examples at their original position ({show(first)}): shuffle them"
+    if in_place >= 12:
+        fail(f"{call} left {in_place} of 48 examples at their original position ({show(first)}): shuffle them",
+             NOT_SHUFFLED)
     # the same seed again, with the sandbox's global random state seeded differently
     with student.global_seed(1):
         again = _order(_batches(student.minibatches(X, y, 8, 5)))
-    assert again == first, f"{call} called twice gave two orders, {show(first)} and {show(again)}; the seed must fix the order"
+    if again != first:
+        fail(f"{call} called twice gave two orders, {show(first)} and {show(again)}; the seed must fix the order",
+             UNSEEDED)
     other = _order(_batches(student.minibatches(X, y, 8, 6)))
     assert other != first, f"minibatches(..., seed=5) and (..., seed=6) gave the same order {show(first)}; use the seed"
 
@@ -202,15 +279,18 @@ def test_train_logistic_regression_learns(student):
     assert_close(costs2, costs, call + " called a second time", rtol=1e-9, atol=1e-12, what="returned costs")
 
 
-def _every_epoch(X, y, lr: float, batch_size: int) -> list[tuple[np.ndarray, float]]:
-    """(w, b) after one epoch of per-batch updates from zero, for every possible shuffle."""
+def _every_epoch(X, y, lr: float, batch_size: int, *, sign: float = 1.0, drop_last: bool = False
+                 ) -> list[tuple[np.ndarray, float]]:
+    """(w, b) after one epoch of per-batch updates from zero, for every possible shuffle (``sign=-1``:
+    the error written y - p; ``drop_last``: the last, smaller batch skipped)."""
     outcomes = []
     for order in itertools.permutations(range(len(X))):
         idx = np.array(order)
         w, b = np.zeros(X.shape[1]), 0.0
-        for start in range(0, len(X), batch_size):
+        stop = len(X) - len(X) % batch_size if drop_last else len(X)
+        for start in range(0, stop, batch_size):
             Xb, yb = X[idx[start : start + batch_size]], y[idx[start : start + batch_size]]
-            err = _sigmoid(Xb @ w + b) - yb
+            err = sign * (_sigmoid(Xb @ w + b) - yb)
             w, b = w - lr * Xb.T @ err / len(yb), b - lr * float(np.mean(err))
         outcomes.append((w, b))
     return outcomes
@@ -232,6 +312,12 @@ def test_train_logistic_regression_updates_after_every_batch(student):
         return
     err = _sigmoid(np.zeros(5)) - y
     one_step = np.append(-lr * X.T @ err / 5, -lr * np.mean(err))
-    note = " (that is one full-batch step: update after every batch, not once per epoch)" if np.allclose(got, one_step, rtol=1e-5) else ""
-    raise AssertionError(f"{call} returned (w, b) = {show(got)}{note}; expected the result of 3 updates, one per batch "
-                         f"of sizes 2, 2, 1 in some shuffled order, e.g. {show(outcomes[0])}")
+    full_batch = got.shape == one_step.shape and np.allclose(got, one_step, rtol=1e-5)
+    note = " (that is one full-batch step: update after every batch, not once per epoch)" if full_batch else ""
+    found = FULL_BATCH if full_batch else None
+    for misconception, kwargs in ((ERROR_SIGN, {"sign": -1.0}), (DROP_LAST, {"drop_last": True})):
+        variants = [np.append(ow, ob) for ow, ob in _every_epoch(X, y, lr, 2, **kwargs)]
+        if found is None and got.shape == variants[0].shape and any(np.allclose(got, v, rtol=1e-5, atol=1e-8) for v in variants):
+            found = misconception
+    fail(f"{call} returned (w, b) = {show(got)}{note}; expected the result of 3 updates, one per batch "
+         f"of sizes 2, 2, 1 in some shuffled order, e.g. {show(outcomes[0])}", found)

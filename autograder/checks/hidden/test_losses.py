@@ -9,11 +9,113 @@ and the one-step SGD update worked out here in NumPy. Only the last two checks n
 import numpy as np
 import pytest
 
-from autograder.checking import as_number, assert_close, assert_no_warnings, show
+from autograder.checking import Misconception, as_number, assert_close, assert_no_warnings, diagnose, fail, show
 from autograder.sandbox import probes
 from autograder.sandbox.proxy import fn
 
 KERAS_BUDGET = 90  # seconds: the first Keras call imports TensorFlow in the sandbox
+
+
+# -- Diagnoses: known wrong variants, run here on the check's inputs; the first that gives the
+#    student's answer names the mistake and its hint (the check's own hint stays the fallback).
+
+def _d(y_true, y_pred):
+    return np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float)
+
+
+def _bce(y_true, y_pred, eps=1e-7, log=np.log, clip=True):
+    y, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    p = np.clip(p, eps, 1.0 - eps) if clip else p
+    return np.mean(-(y * log(p) + (1.0 - y) * log(1.0 - p)), axis=-1)
+
+
+def _cce(y_true, y_pred, eps=1e-7, log=np.log, clip=True, reduce=np.sum):
+    y, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    p = np.clip(p, eps, 1.0 - eps) if clip else p
+    return -reduce(y * log(p), axis=-1)
+
+
+def _scce(labels, y_pred, eps=1e-7, **kwargs):
+    y_pred = np.asarray(y_pred, dtype=float)
+    return _cce(np.eye(y_pred.shape[-1])[np.asarray(labels).astype(int)], y_pred, eps, **kwargs)
+
+
+_PER_EXAMPLE = ("one number for the whole batch (averaged over every axis)",
+                "A loss gives one value per example: average over the last axis only (axis=-1); the cost "
+                "averages over the batch later.")
+MSE_MISTAKES = (
+    Misconception(_PER_EXAMPLE[0], lambda t, p: np.mean(_d(t, p) ** 2), _PER_EXAMPLE[1]),
+    Misconception("squares summed over the outputs instead of averaged", lambda t, p: np.sum(_d(t, p) ** 2, axis=-1),
+                  "The video sums the squares over its 10 outputs; Keras's mean_squared_error averages them: "
+                  "divide by the number of outputs (np.mean over axis=-1)."),
+    Misconception("a factor 1/2 in front", lambda t, p: 0.5 * np.mean(_d(t, p) ** 2, axis=-1),
+                  "Some books put 1/2 in front of the squared error to tidy its derivative; Keras's "
+                  "mean_squared_error has no 1/2."),
+    Misconception("absolute instead of squared differences (that is L1)", lambda t, p: np.mean(np.abs(_d(t, p)), axis=-1),
+                  "L2, the mean squared error, squares the differences; the absolute value is L1."),
+    Misconception("averaged over the batch axis (axis 0)", lambda t, p: np.mean(_d(t, p) ** 2, axis=0),
+                  "Average over the last axis (axis=-1), the outputs of one example: one loss per example."),
+)
+MAE_MISTAKES = (
+    Misconception("squared instead of absolute differences (that is L2)", lambda t, p: np.mean(_d(t, p) ** 2, axis=-1),
+                  "L1, the mean absolute error, averages |y_true - y_pred|; squaring is L2 (some texts mix "
+                  "the names up: L1 is the absolute one)."),
+    Misconception(_PER_EXAMPLE[0], lambda t, p: np.mean(np.abs(_d(t, p))), _PER_EXAMPLE[1]),
+    Misconception("no absolute value: positive and negative errors cancel", lambda t, p: np.mean(_d(t, p), axis=-1),
+                  "Take |y_true - y_pred| before averaging, or errors of opposite signs cancel out."),
+    Misconception("absolute differences summed over the outputs instead of averaged",
+                  lambda t, p: np.sum(np.abs(_d(t, p)), axis=-1), "Average over the last axis (np.mean), not sum."),
+)
+_LOG2 = ("log base 2 instead of the natural log", "Cross-entropy uses the natural logarithm (np.log, base e), as Keras does.")
+_LOG10 = ("log base 10 instead of the natural log", _LOG2[1])
+_UNCLIPPED = ("probabilities not clipped before the log",
+              "log(0) = -inf and 0 * log(0) = nan: clip the probabilities to [eps, 1 - eps] first.")
+_FIXED_EPS = ("a fixed eps instead of the eps argument",
+              "Clip with the eps you are given (a parameter, 1e-7 by default), not a constant.")
+BCE_MISTAKES = (
+    Misconception(_LOG2[0], lambda t, p, eps=1e-7: _bce(t, p, eps, log=np.log2), _LOG2[1]),
+    Misconception(_LOG10[0], lambda t, p, eps=1e-7: _bce(t, p, eps, log=np.log10), _LOG10[1]),
+    Misconception(_UNCLIPPED[0], lambda t, p, eps=1e-7: _bce(t, p, clip=False), _UNCLIPPED[1]),
+    Misconception(_FIXED_EPS[0], lambda t, p, eps=1e-7: _bce(t, p, 1e-7), _FIXED_EPS[1]),
+    Misconception("summed over the outputs instead of averaged",
+                  lambda t, p, eps=1e-7: _bce(t, p, eps) * np.shape(t)[-1],
+                  "Keras's binary_crossentropy averages the outputs' losses over the last axis."),
+    Misconception("only the y log p term", lambda t, p, eps=1e-7: np.mean(
+        -np.asarray(t, float) * np.log(np.clip(np.asarray(p, float), eps, 1 - eps)), axis=-1),
+                  "A 0 target must cost too: add (1 - y) log(1 - p)."),
+)
+CCE_MISTAKES = (
+    Misconception(_LOG2[0], lambda t, p, eps=1e-7: _cce(t, p, eps, log=np.log2), _LOG2[1]),
+    Misconception(_LOG10[0], lambda t, p, eps=1e-7: _cce(t, p, eps, log=np.log10), _LOG10[1]),
+    Misconception("averaged over the classes (a factor 1/K)", lambda t, p, eps=1e-7: _cce(t, p, eps, reduce=np.mean),
+                  "Categorical cross-entropy SUMS -y_k log p_k over the classes: only the true class's term is "
+                  "non-zero, and it must not be divided by K."),
+    Misconception(_UNCLIPPED[0], lambda t, p, eps=1e-7: _cce(t, p, clip=False), _UNCLIPPED[1]),
+    Misconception(_FIXED_EPS[0], lambda t, p, eps=1e-7: _cce(t, p, 1e-7), _FIXED_EPS[1]),
+    Misconception("softmax applied to the probabilities", lambda t, p, eps=1e-7: _cce(t, probes.softmax(np.asarray(p, float)), eps),
+                  "y_pred already holds probabilities (a softmax output): take their log directly. Applying "
+                  "softmax again is the from_logits mix-up."),
+)
+SCCE_MISTAKES = (
+    Misconception("y_pred[:, labels] picks whole columns, not one entry per row",
+                  lambda t, p, eps=1e-7: -np.log(np.clip(np.asarray(p, float)[:, np.asarray(t).astype(int)], eps, 1 - eps)),
+                  "Example i needs p[i, y_i]: index rows and columns together (np.arange(n), labels) or use "
+                  "np.take_along_axis."),
+    Misconception(_LOG2[0], lambda t, p, eps=1e-7: _scce(t, p, eps, log=np.log2), _LOG2[1]),
+    Misconception(_LOG10[0], lambda t, p, eps=1e-7: _scce(t, p, eps, log=np.log10), _LOG10[1]),
+    Misconception(_UNCLIPPED[0], lambda t, p, eps=1e-7: _scce(t, p, clip=False), _UNCLIPPED[1]),
+    Misconception(_FIXED_EPS[0], lambda t, p, eps=1e-7: _scce(t, p, 1e-7), _FIXED_EPS[1]),
+    Misconception("softmax applied to the probabilities", lambda t, p, eps=1e-7: _scce(t, probes.softmax(np.asarray(p, float)), eps),
+                  "y_pred already holds probabilities (a softmax output): take their log directly."),
+)
+UNCLIPPED_WARNING = Misconception(_UNCLIPPED[0], None, _UNCLIPPED[1])
+COST_MISTAKES = (
+    Misconception("the losses summed instead of averaged", lambda losses: float(np.sum(losses)),
+                  "The cost is the MEAN of the per-example losses, so it does not grow with the batch size."),
+)
+MISTAKES = {"mean_squared_error": MSE_MISTAKES, "mean_absolute_error": MAE_MISTAKES,
+            "binary_crossentropy": BCE_MISTAKES, "categorical_crossentropy": CCE_MISTAKES,
+            "sparse_categorical_crossentropy": SCCE_MISTAKES}
 
 
 
@@ -33,7 +135,8 @@ def test_mean_squared_error_matches_reference(student, reference):
     for shape in ((6, 3), (5, 1), (2, 3, 4)):
         y_true, y_pred = rng.normal(size=shape), rng.normal(size=shape)
         call = f"mean_squared_error(y_true, y_pred of shape {shape})"
-        assert_close(student.mean_squared_error(y_true, y_pred), reference.mean_squared_error(y_true, y_pred), call)
+        assert_close(student.mean_squared_error(y_true, y_pred), reference.mean_squared_error(y_true, y_pred), call,
+                     misconceptions=MSE_MISTAKES, args=(y_true, y_pred))
 
 
 @pytest.mark.points(1)
@@ -44,7 +147,8 @@ def test_mean_absolute_error_matches_reference(student, reference):
     for shape in ((6, 3), (5, 1), (2, 3, 4)):
         y_true, y_pred = rng.normal(size=shape), rng.normal(size=shape)
         call = f"mean_absolute_error(y_true, y_pred of shape {shape})"
-        assert_close(student.mean_absolute_error(y_true, y_pred), reference.mean_absolute_error(y_true, y_pred), call)
+        assert_close(student.mean_absolute_error(y_true, y_pred), reference.mean_absolute_error(y_true, y_pred), call,
+                     misconceptions=MAE_MISTAKES, args=(y_true, y_pred))
 
 
 @pytest.mark.points(1)
@@ -56,7 +160,8 @@ def test_binary_crossentropy_matches_reference(student, reference):
         y_true = rng.integers(0, 2, size=shape).astype(float)
         y_pred = rng.uniform(0.01, 0.99, size=shape)
         call = f"binary_crossentropy(0/1 targets, probabilities of shape {shape})"
-        assert_close(student.binary_crossentropy(y_true, y_pred), reference.binary_crossentropy(y_true, y_pred), call)
+        assert_close(student.binary_crossentropy(y_true, y_pred), reference.binary_crossentropy(y_true, y_pred), call,
+                     misconceptions=BCE_MISTAKES, args=(y_true, y_pred))
 
 
 @pytest.mark.points(1)
@@ -68,7 +173,8 @@ def test_categorical_crossentropy_matches_reference(student, reference):
     y_true = _one_hot(rng.integers(0, 4, size=7), 4)
     call = "categorical_crossentropy(one-hot y_true, probabilities of shape (7, 4))"
     got = student.categorical_crossentropy(y_true, y_pred)
-    assert_close(got, reference.categorical_crossentropy(y_true, y_pred), call)
+    assert_close(got, reference.categorical_crossentropy(y_true, y_pred), call, misconceptions=CCE_MISTAKES,
+                 args=(y_true, y_pred))
 
 
 @pytest.mark.points(1)
@@ -82,7 +188,8 @@ def test_sparse_categorical_crossentropy_matches_reference(student, reference):
         labels = rng.integers(0, k, size=batch)
         call = f"sparse_categorical_crossentropy(labels {labels.tolist()}, probabilities of shape {(batch, k)})"
         assert_close(student.sparse_categorical_crossentropy(labels, y_pred),
-                     reference.sparse_categorical_crossentropy(labels, y_pred), call)
+                     reference.sparse_categorical_crossentropy(labels, y_pred), call,
+                     misconceptions=SCCE_MISTAKES, args=(labels, y_pred))
 
 
 @pytest.mark.points(1)
@@ -105,8 +212,9 @@ def test_cross_entropy_probabilities_zero_and_one(student, reference):
         for kwargs in ({}, {"eps": 1e-3}):
             call = f"{name}({text}{', eps=0.001' if kwargs else ''})"
             got = getattr(student, name)(y_true, y_pred, **kwargs)
-            assert_close(got, getattr(reference, name)(y_true, y_pred, **kwargs), call)
-            assert_no_warnings(student, call)
+            assert_close(got, getattr(reference, name)(y_true, y_pred, **kwargs), call,
+                         misconceptions=MISTAKES[name], args=(y_true, y_pred), kwargs=kwargs)
+            assert_no_warnings(student, call, UNCLIPPED_WARNING)
 
 
 @pytest.mark.points(1)
@@ -120,9 +228,11 @@ def test_cost_is_mean_over_batch(student):
         got = student.cost(fn("probe:mean_squared"), y_true, y_pred)
         number = as_number(got, "iuf")
         assert number is not None, f"{call} returned {show(got)}; expected one number"
-        expected = float(np.mean(probes.mean_squared(y_true, y_pred)))
-        assert abs(number - expected) <= 1e-6 * max(1.0, abs(expected)), (
-            f"{call} returned {number}; expected {expected}")
+        losses = probes.mean_squared(y_true, y_pred)
+        expected = float(np.mean(losses))
+        if abs(number - expected) > 1e-6 * max(1.0, abs(expected)):
+            fail(f"{call} returned {number}; expected {expected}",
+                 diagnose(number, expected, COST_MISTAKES, (losses,), rtol=1e-6))
 
 
 @pytest.mark.points(1)

@@ -7,9 +7,58 @@ computed here, in the trusted process, with the same plain NumPy functions.
 import numpy as np
 import pytest
 
-from autograder.checking import as_number, assert_close, assert_shape, assert_unchanged, show
+from autograder.checking import Misconception, as_number, assert_close, assert_shape, assert_unchanged, diagnose, fail, show
 from autograder.sandbox import probes
 from autograder.sandbox.proxy import fn
+
+# -- Diagnoses: known wrong variants, run here on the check's inputs; the first that gives the
+#    student's answer names the mistake and its hint (the check's own hint stays the fallback).
+
+DENSE_MISTAKES = (
+    Misconception("a fixed sigmoid instead of the activation argument", lambda x, W, b, act: probes.sigmoid(x @ W + b),
+                  "Call the function you are given as `activation`; do not hard-code one."),
+    Misconception("the bias left out", lambda x, W, b, act: act(x @ W), "Add the bias b to every row: x @ W + b."),
+    Misconception("the bias added after the activation", lambda x, W, b, act: act(x @ W) + b,
+                  "The bias belongs inside: activation(x @ W + b)."),
+)
+COUNT_MISTAKES = (
+    Misconception("the biases not counted", lambda sizes: sum(a * b for a, b in zip(sizes[:-1], sizes[1:])),
+                  "Every neuron after the input layer also has a bias: add n_out per layer."),
+    Misconception("a bias counted for the input layer too", lambda sizes: sum(
+        a * b + b for a, b in zip(sizes[:-1], sizes[1:])) + sizes[0],
+                  "Input neurons have no bias: only the n_out neurons of each layer add one."),
+)
+ZERO_INIT = Misconception("all weights equal (e.g. zero): symmetric initialisation", None,
+                          "If every weight starts equal, every neuron of a layer computes the same thing and gets "
+                          "the same update forever: draw the weights at random (Glorot uniform).")
+NORMAL_DRAW = Misconception("a normal draw instead of a uniform one", None,
+                            "Glorot UNIFORM: rng.uniform(-limit, limit, size=...), not a normal distribution.")
+GENERATOR_PER_LAYER = Misconception("a new generator from the seed for every layer", None,
+                                    "Make the generator once, before the loop, and draw every layer from it.")
+UNSEEDED_INIT = Misconception("the seed argument ignored", None,
+                              "Draw from np.random.default_rng(seed), not from an unseeded or global generator.")
+MLP_MISTAKES = (
+    Misconception("the hidden activation applied to the output layer too",
+                  lambda x, params, hidden, output: output(hidden(_forward(x, params, hidden, lambda z: z))),
+                  "Only the layers before the last use the hidden activation; the last uses the output activation alone."),
+    Misconception("the output activation never applied",
+                  lambda x, params, hidden, output: _forward(x, params, hidden, lambda z: z),
+                  "Apply output_activation to the last layer's weighted sums."),
+    Misconception("the hidden activation on every layer, the output activation never",
+                  lambda x, params, hidden, output: _forward(x, params, hidden, hidden),
+                  "The last layer uses output_activation, not hidden_activation."),
+)
+PARAMS_CHANGED = Misconception("the caller's params list changed (pop, append or assignment)", None,
+                               "Read params without changing it: loop over params[:-1] and take params[-1], "
+                               "no params.pop().")
+
+
+def _forward(x, params, hidden, output):
+    a = x
+    for W, b in params[:-1]:
+        a = hidden(a @ W + b)
+    W, b = params[-1]
+    return output(a @ W + b)
 
 
 
@@ -33,7 +82,8 @@ def test_dense_forward_matches_reference(student, reference):
         x, W, b = _layer(rng, batch, n_in, n_out)
         call = f"dense_forward(x of shape {x.shape}, W of shape {W.shape}, b of shape {b.shape}, sigmoid)"
         got = student.dense_forward(x, W, b, fn("probe:sigmoid"))
-        assert_close(got, reference.dense_forward(x, W, b, probes.sigmoid), call)
+        assert_close(got, reference.dense_forward(x, W, b, probes.sigmoid), call, misconceptions=DENSE_MISTAKES,
+                     args=(x, W, b, probes.sigmoid))
 
 
 @pytest.mark.points(1)
@@ -46,7 +96,8 @@ def test_dense_forward_uses_given_activation(student, reference):
         ref = f"probe:{name}" if name == "identity" else f"numpy:{name}"
         call = f"dense_forward(x of shape {x.shape}, W, b, activation={name})"
         got = student.dense_forward(x, W, b, fn(ref))
-        assert_close(got, reference.dense_forward(x, W, b, act), call)
+        assert_close(got, reference.dense_forward(x, W, b, act), call, misconceptions=DENSE_MISTAKES,
+                     args=(x, W, b, act))
 
 
 @pytest.mark.points(1)
@@ -60,7 +111,8 @@ def test_count_parameters_matches_reference(student, reference):
         number = as_number(got, "iu")
         assert number is not None, f"{call} returned {show(got)}; expected a whole number (int)"
         expected = reference.count_parameters(sizes)
-        assert number == expected, f"{call} returned {number}; expected {expected}"
+        if number != expected:
+            fail(f"{call} returned {number}; expected {expected}", diagnose(number, expected, COUNT_MISTAKES, (sizes,)))
 
 
 @pytest.mark.points(1)
@@ -79,13 +131,15 @@ def test_init_params_glorot_uniform(student):
         assert_close(b, np.zeros(n_out), f"{where}[1] (b)")
         W = np.asarray(W, dtype=float)
         limit = np.sqrt(6.0 / (n_in + n_out))
-        assert np.all(np.abs(W) <= limit), (
-            f"{where}[0] (W) reaches {np.abs(W).max():.4f}, outside the Glorot limit ±{limit:.4f}")
-        # U(-limit, limit) has mean 0 and standard deviation limit / sqrt(3); thousands of draws pin them.
         std, mean = W.std(), W.mean()
-        assert abs(std - limit / np.sqrt(3)) < 0.05 * limit, (
-            f"{where}[0] (W) has standard deviation {std:.4f}; "
-            f"U(-{limit:.4f}, {limit:.4f}) has {limit / np.sqrt(3):.4f}")
+        normal = abs(std - limit) < 0.1 * limit  # a normal draw with the limit as its standard deviation
+        if not np.all(np.abs(W) <= limit):
+            fail(f"{where}[0] (W) reaches {np.abs(W).max():.4f}, outside the Glorot limit ±{limit:.4f}",
+                 NORMAL_DRAW if normal else None)
+        # U(-limit, limit) has mean 0 and standard deviation limit / sqrt(3); thousands of draws pin them.
+        if abs(std - limit / np.sqrt(3)) >= 0.05 * limit:
+            fail(f"{where}[0] (W) has standard deviation {std:.4f}; U(-{limit:.4f}, {limit:.4f}) has "
+                 f"{limit / np.sqrt(3):.4f}", ZERO_INIT if std < 1e-12 else NORMAL_DRAW if normal else None)
         assert abs(mean) < 0.05 * limit, f"{where}[0] (W) has mean {mean:.4f}; expected about 0"
 
 
@@ -101,10 +155,13 @@ def test_init_params_reproducible(student):
     call = f"init_params({sizes}, seed=7)"
     assert len(first) == len(again) == len(other) == 3, f"{call} returned {len(first)} pairs; expected 3"
     for i, ((W1, _), (W2, _)) in enumerate(zip(first, again)):
-        assert np.array_equal(W1, W2), f"two calls of {call} gave different W for layer {i}"
-    assert not np.allclose(first[0][0], other[0][0]), f"{call} and seed=8 gave the same first-layer W"
-    assert not np.allclose(first[0][0], first[1][0]), (
-        f"{call} gave the same W to layers 0 and 1; draw every layer from one generator")
+        if not np.array_equal(W1, W2):
+            fail(f"two calls of {call} gave different W for layer {i}", UNSEEDED_INIT)
+    if np.allclose(first[0][0], other[0][0]):
+        fail(f"{call} and seed=8 gave the same first-layer W",
+             ZERO_INIT if np.ptp(np.asarray(first[0][0], dtype=float)) < 1e-12 else UNSEEDED_INIT)
+    if np.allclose(first[0][0], first[1][0]):
+        fail(f"{call} gave the same W to layers 0 and 1; draw every layer from one generator", GENERATOR_PER_LAYER)
     default = student.init_params(sizes)
     again0 = student.init_params(sizes, 0)
     assert np.array_equal(default[0][0], again0[0][0]), f"init_params({sizes}) and seed=0 gave different W"
@@ -121,7 +178,8 @@ def test_mlp_forward_matches_reference(student, reference):
         x = rng.normal(size=(6, sizes[0]))
         call = f"mlp_forward(x of shape {x.shape}, params of a {sizes} network, hidden=sigmoid, output=identity)"
         got = student.mlp_forward(x, params, fn("probe:sigmoid"), fn("probe:identity"))
-        assert_close(got, reference.mlp_forward(x, params, probes.sigmoid, probes.identity), call)
+        assert_close(got, reference.mlp_forward(x, params, probes.sigmoid, probes.identity), call,
+                     misconceptions=MLP_MISTAKES, args=(x, params, probes.sigmoid, probes.identity))
 
 
 @pytest.mark.points(1)
@@ -137,8 +195,8 @@ def test_mlp_forward_leaves_inputs_unchanged(student, reference):
         "call_and_inputs", student.mlp_forward, x, params, fn("numpy:tanh"), fn("probe:softmax"))
     assert_close(got, expected, call)  # leaving the inputs alone earns nothing without the right output
     assert_unchanged(x, x_after, "x", call)
-    assert len(params_after) == len(params), (
-        f"{call} changed the length of params from {len(params)} to {len(params_after)}")
+    if len(params_after) != len(params):
+        fail(f"{call} changed the length of params from {len(params)} to {len(params_after)}", PARAMS_CHANGED)
     for i, ((W, b), (W_after, b_after)) in enumerate(zip(params, params_after)):
-        assert_unchanged(W, W_after, f"params[{i}][0] (W)", call)
-        assert_unchanged(b, b_after, f"params[{i}][1] (b)", call)
+        assert_unchanged(W, W_after, f"params[{i}][0] (W)", call, PARAMS_CHANGED)
+        assert_unchanged(b, b_after, f"params[{i}][1] (b)", call, PARAMS_CHANGED)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, assert_shape
+from autograder.checking import assert_close, assert_docstring_examples, assert_no_warnings, assert_shape, assert_unchanged
 
 
 @pytest.mark.points(1)
@@ -43,3 +43,46 @@ def test_softmax_rows_sum_to_one(student):
     assert_shape(got, (2, 3), call)
     assert_close(np.sum(got, axis=-1), np.ones(2), call, what="has row sums")
     assert_close(got[1], np.full(3, 1.0 / 3.0), call, what="has second row")
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v activations.py) and compare. Run by `autograder check` only; it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (self-check only)"""
+    assert_docstring_examples(student, "sigmoid", budget=90)
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("np.exp of a large positive number overflows (inf, with a RuntimeWarning): arrange sigmoid so that "
+                  "no exponent is large and positive, and subtract the maximum before softmax's exp.")
+def test_selfcheck_stable_at_plus_minus_1000(student):
+    """sigmoid and softmax at z = ±1000: right, finite, no warnings (self-check only)"""
+    z = np.array([-1000.0, 0.0, 1000.0])
+    call = "sigmoid([-1000, 0, 1000])"
+    assert_close(student.sigmoid(z), np.array([0.0, 0.5, 1.0]), call)
+    assert_no_warnings(student, call)
+    z = np.array([[1000.0, 0.0, -1000.0], [1000.0, 1000.0, 1000.0]])
+    call = "softmax([[1000, 0, -1000], [1000, 1000, 1000]])"
+    assert_close(student.softmax(z), np.array([[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]]), call)
+    assert_no_warnings(student, call)
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Reduce along `axis` (keepdims=True) in softmax; build new arrays in relu instead of assigning "
+                  "into z.")
+def test_selfcheck_axis_and_inputs_unchanged(student):
+    """softmax along axis=0 sums every column to 1; relu leaves its input unchanged (self-check only)"""
+    z = np.array([[0.0, 2.0, 1.0], [0.0, 0.0, 3.0]])
+    call = "softmax([[0, 2, 1], [0, 0, 3]], axis=0)"
+    got = student.softmax(z, axis=0)
+    assert_shape(got, (2, 3), call)
+    assert_close(np.sum(got, axis=0), np.ones(3), call, what="has column sums")
+    assert_close(got[:, 0], np.array([0.5, 0.5]), call, what="has first column")
+    z = np.array([-2.0, 0.0, 3.0])
+    call = "relu([-2, 0, 3])"
+    _, (z_after,), _ = student.probe("call_and_inputs", student.relu, z.copy())
+    assert_unchanged(z, z_after, "z", call)

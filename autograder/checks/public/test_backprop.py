@@ -6,7 +6,7 @@ No reference solution here: the expected numbers were worked out once and writte
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, show
+from autograder.checking import assert_close, assert_docstring_examples, assert_no_warnings, show
 
 KEYS = ("W1", "b1", "W2", "b2")
 
@@ -63,3 +63,27 @@ def test_train_step_reports_the_cost_before_its_step(student):
         costs.append(float(cost))
     assert abs(costs[0] - np.log(3)) < 1e-6, f"{call} returned the cost {costs[0]:.6f}; expected log(3) = {np.log(3):.6f}, the cost before the step"
     assert all(b < a for a, b in zip(costs, costs[1:])), f"four train_step calls in a row returned the costs {show(costs)}; expected them to fall"
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v backprop.py) and compare. Run by `autograder check` only; it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (self-check only)"""
+    assert_docstring_examples(student, "forward", budget=90)
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Pre-activations of ±1000 must not overflow: use the stable sigmoid and softmax of the "
+                  "activations topic.")
+def test_selfcheck_forward_stable_at_large_weights(student):
+    """forward with weights of ±1000 gives finite probabilities, no warnings (self-check only)"""
+    params = {"W1": np.array([[1000.0, -1000.0]]), "b1": np.zeros(2),
+              "W2": np.array([[1000.0, -1000.0], [-1000.0, 1000.0]]), "b2": np.zeros(2)}
+    call = "forward([[1], [-1]], params with weights of ±1000)"
+    p, _ = student.forward(np.array([[1.0], [-1.0]]), params)
+    # h = [[1, 0], [0, 1]], so the logits are [[1000, -1000], [-1000, 1000]]
+    assert_close(p, np.array([[1.0, 0.0], [0.0, 1.0]]), call, what="returned p =")
+    assert_no_warnings(student, call)

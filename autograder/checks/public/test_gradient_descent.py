@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.checking import assert_close, show
+from autograder.checking import assert_close, assert_docstring_examples, assert_unchanged, show
 from autograder.sandbox.proxy import Remote, fn
 
 
@@ -64,3 +64,31 @@ def test_minibatches_cover_every_example_once(student):
     assert sorted(seen.tolist()) == list(range(10)), f"{call} gave the labels {seen.tolist()}; expected each of 0..9 exactly once"
     for Xb, yb in batches:
         assert_close(Xb, X[np.asarray(yb)], call, what="gave a batch whose X rows do not belong to its y labels:")
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v gradient_descent.py) and compare. Run by `autograder check` only; it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (self-check only)"""
+    assert_docstring_examples(student, "sgd_update", budget=90)
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Return new arrays: `p -= ...`, `v *= ...` or `x[i] = ...` on an argument changes the caller's array.")
+def test_selfcheck_inputs_unchanged(student):
+    """sgd_update, momentum_update and numerical_gradient leave their inputs unchanged (self-check only)"""
+    params, grads, velocities = [np.array([1.0, 2.0])], [np.array([0.5, -0.5])], [np.array([0.1, 0.1])]
+    call = "sgd_update([[1, 2]], [[0.5, -0.5]], 0.1)"
+    _, after, _ = student.probe("call_and_inputs", student.sgd_update, params, grads, 0.1)
+    assert_unchanged(params[0], after[0][0], "params[0]", call)
+    call = "momentum_update([[1, 2]], [[0.5, -0.5]], [[0.1, 0.1]], 0.1, 0.9)"
+    _, after, _ = student.probe("call_and_inputs", student.momentum_update, params, grads, velocities, 0.1, 0.9)
+    assert_unchanged(params[0], after[0][0], "params[0]", call)
+    assert_unchanged(velocities[0], after[2][0], "velocities[0]", call)
+    x = np.array([1.0, -2.0])
+    call = "numerical_gradient(sum((x - 3)^2), [1, -2])"
+    _, after, _ = student.probe("call_and_inputs", student.numerical_gradient, fn("probe:quadratic"), x.copy())
+    assert_unchanged(x, after[1], "x", call)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.checking import as_number, assert_close, show
+from autograder.checking import as_number, assert_close, assert_docstring_examples, assert_no_warnings, show
 from autograder.sandbox.proxy import fn
 
 
@@ -57,3 +57,28 @@ def test_cost_is_mean_of_losses(student):
     number = as_number(got, "iuf")
     assert number is not None, f"{call} returned {show(got)}; expected one number"
     assert abs(number - 3.5) < 1e-6, f"{call} returned {number}; expected 3.5"
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v losses.py) and compare. Run by `autograder check` only; it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (self-check only)"""
+    assert_docstring_examples(student, "mean_squared_error", budget=90)
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("log(0) = -inf: clip the probabilities to [eps, 1 - eps], with the eps you are given, before any log.")
+def test_selfcheck_probabilities_zero_and_one(student):
+    """cross-entropy at probabilities of exactly 0 and 1: -log(eps), finite, no warnings (self-check only)"""
+    y, p = np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]])
+    for kwargs, value in (({}, -math.log(1e-7)), ({"eps": 1e-3}, -math.log(1e-3))):
+        call = f"binary_crossentropy([[1], [0]], [[0], [1]]{', eps=0.001' if kwargs else ''})"
+        assert_close(student.binary_crossentropy(y, p, **kwargs), np.array([value, value]), call, rtol=1e-4)
+        assert_no_warnings(student, call)
+    call = "categorical_crossentropy([[1, 0]], [[0, 1]])"
+    assert_close(student.categorical_crossentropy(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])),
+                 np.array([-math.log(1e-7)]), call, rtol=1e-4)
+    assert_no_warnings(student, call)

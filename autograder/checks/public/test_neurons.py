@@ -6,7 +6,7 @@ These run on the student's machine; the hidden checks compare with the reference
 import numpy as np
 import pytest
 
-from autograder.checking import as_number, assert_close, assert_shape, show
+from autograder.checking import as_number, assert_close, assert_docstring_examples, assert_shape, assert_unchanged, show
 from autograder.sandbox.proxy import fn
 
 
@@ -53,3 +53,27 @@ def test_init_params_shapes(student):
         limit = np.sqrt(6.0 / (n_in + n_out))
         assert np.all(np.abs(W) <= limit), (
             f"{call}[{i}][0] (W) has values up to {np.abs(W).max():.3f}; Glorot uniform stays within ±{limit:.3f}")
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Each docstring shows calls (>>> lines) and what they give; run them yourself "
+                  "(python -m doctest -v neurons.py) and compare. Run by `autograder check` only; it earns no points.")
+def test_docstring_examples(student):
+    """the examples in the docstrings give what they show (self-check only)"""
+    assert_docstring_examples(student, "dense_forward", budget=90)
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Read params without changing it: no params.pop(), no assignment into its arrays.")
+def test_selfcheck_mlp_forward_leaves_params_unchanged(student):
+    """mlp_forward leaves its params list as it was (self-check only)"""
+    params = [(np.eye(2), np.zeros(2)), (np.array([[1.0], [1.0]]), np.array([0.5]))]
+    call = "mlp_forward([[1, -2]], params of a [2, 2, 1] network, relu, identity)"
+    _, after, _ = student.probe("call_and_inputs", student.mlp_forward, np.array([[1.0, -2.0]]), params,
+                                fn("probe:identity"), fn("probe:identity"))
+    assert len(after[1]) == 2, f"{call} changed the length of params from 2 to {len(after[1])}"
+    for i, ((W, b), (W_after, b_after)) in enumerate(zip(params, after[1])):
+        assert_unchanged(W, W_after, f"params[{i}][0]", call)
+        assert_unchanged(b, b_after, f"params[{i}][1]", call)
