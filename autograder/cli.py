@@ -138,10 +138,12 @@ def demo() -> None:
 @click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the gradebook, feedback and report (outside SUBMISSIONS).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Submissions graded at once, each job with a warm fork server (default: the number of cores).")
+@click.option("--cluster", metavar="ADDRESS", help="Grade on a Dask cluster: a scheduler address (tcp://host:8786) or local:N "
+              "(N worker processes on this machine). Needs the 'cluster' extra (dask.distributed).")
 @click.option("--force", is_flag=True, help="Grade every submission again, even those already graded with the same files.")
 @click.option("--topic", "topics", multiple=True, help="Grade only this topic (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs, CI).")
-def grade_all(submissions: Path, out: Path, jobs: int | None, force: bool, topics: tuple[str, ...], no_progress: bool) -> None:
+def grade_all(submissions: Path, out: Path, jobs: int | None, cluster: str | None, force: bool, topics: tuple[str, ...], no_progress: bool) -> None:
     """Grade a class: every entry of SUBMISSIONS is one submission, named after it.
 
     \b
@@ -161,14 +163,20 @@ def grade_all(submissions: Path, out: Path, jobs: int | None, force: bool, topic
       report.html                      class report with plots
     Each submission is written when it finishes; a rerun skips those already graded
     with the same files (unless --force), so an interrupted run resumes.
-    Scores equal `autograder grade` on the same files.
+    Scores equal `autograder grade` on the same files, locally or on a cluster.
+    \b
+    On a Dask cluster (--cluster): the course goes to every worker once, each
+    submission's modules travel as content (no shared file system), each
+    worker keeps a warm fork server; this machine writes the results.
     """
     from autograder.batch import BatchError, grade_all as run_batch
     from autograder.report import check_stats, weakest_table
 
+    if jobs and cluster:
+        raise click.UsageError("--jobs and --cluster exclude each other (a cluster has as many jobs as Dask worker threads)")
     course = _course()
     try:
-        summary = run_batch(submissions, out, jobs=jobs, force=force, topics=list(topics) or None, course=course, progress=not no_progress)
+        summary = run_batch(submissions, out, jobs=jobs, cluster=cluster, force=force, topics=list(topics) or None, course=course, progress=not no_progress)
     except BatchError as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
