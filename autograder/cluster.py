@@ -228,6 +228,8 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, (asyncio.CancelledError, concurrent.futures.CancelledError)):
         return "the Dask scheduler dropped it (the scheduler or the connection to it was lost); a rerun grades it again"
     text = str(exc).strip().splitlines()
+    if isinstance(exc, (CourseMismatch, ClusterLost)) and text:
+        return text[0]
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
@@ -318,9 +320,11 @@ def _connect(address: str):
         import logging
 
         cluster = distributed.LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None,  # no dashboard; the scheduler's HTTP routes on a free loopback port
             memory_limit=0,  # the sandbox limits student code; Dask must not kill a worker for it
-            silence_logs=logging.ERROR, scheduler_kwargs={"allowed_failures": POOL_RETRIES},
+            silence_logs=logging.ERROR,
+            scheduler_kwargs={"allowed_failures": POOL_RETRIES, "dashboard_address": "127.0.0.1:0"},
         )
         try:
             with distributed.Client(cluster) as client:
