@@ -4,10 +4,12 @@ Each entry of the class folder is one submission, named after it (see :func:`dis
 layouts understood). Every entry gets exactly one gradebook row, whatever happens to it: a corrupt
 zip, an empty folder or a hostile submission scores zero with the reason in the ``error`` column.
 
-Work is spread over ``jobs`` trusted job processes (``spawn`` context). Each keeps a warm fork
-server (a sandboxed process that has imported NumPy, and Keras when a graded topic needs it) and
-forks fresh workers from it for every submission, so TensorFlow's import is paid once per job, not
-per submission. Each finished submission is written at once, atomically, to
+Work is spread over ``jobs`` trusted job processes (``spawn`` context), or over the workers of a
+Dask cluster (``cluster``; :mod:`autograder.cluster`); :func:`_where` is the one place that decides.
+Each job keeps a warm fork server (a sandboxed process that has imported NumPy, and Keras when a
+graded topic needs it) and forks fresh workers from it for every submission, so TensorFlow's import
+is paid once per job, not per submission. Jobs send results back as data, and the main process
+writes each finished submission at once, atomically, to
 ``OUT/submissions/<name>/`` (``results.json`` for Gradescope, ``feedback.md`` for the
 student, and last ``result.json``, the record a rerun resumes from). A rerun skips a submission
 whose files, selected topics and grader (checks, reference solutions, manifest) are unchanged, so
