@@ -160,6 +160,7 @@ class CoursePlugin(_plugin_base()):
         self.folder: str | None = None
         self.error = "the course was not set up on this worker"
         self.lock = threading.Lock()
+        self.paused: dict = {}  # the worker's profiler callbacks, stopped while this plugin grades
 
     def __getstate__(self) -> dict:
         return {k: self.__dict__[k] for k in ("bundle", "digest", "package", "topics", "masks")}
@@ -168,6 +169,7 @@ class CoursePlugin(_plugin_base()):
         self.__init__(**state)
 
     def setup(self, worker=None) -> None:
+        self._pause_profiler(worker)
         try:
             got = hashlib.sha256(self.bundle).hexdigest()
             if got != self.digest:
@@ -192,6 +194,25 @@ class CoursePlugin(_plugin_base()):
             job.close()
         if self.folder:
             shutil.rmtree(self.folder, ignore_errors=True)
+        callbacks = getattr(worker, "periodic_callbacks", None)
+        for name, pc in self.paused.items():
+            if callbacks is not None and name not in callbacks:
+                callbacks[name] = pc
+                pc.start()
+        self.paused = {}
+
+    def _pause_profiler(self, worker) -> None:
+        """Stop Dask's statistical profiler on this worker while it grades (restarted at teardown):
+        it samples the stacks of running tasks every 10 ms, holding the GIL, and pytest's deep
+        stacks made each submission about twice as slow on a busy machine."""
+        callbacks = getattr(worker, "periodic_callbacks", None)
+        if callbacks is None:
+            return
+        for name in ("profile", "profile-cycle"):
+            pc = callbacks.pop(name, None)
+            if pc is not None:
+                pc.stop()
+                self.paused[name] = pc
 
     def grade(self, task: _Task) -> dict:
         with self.lock:  # one fork server, one submission at a time (run workers with --nthreads 1)

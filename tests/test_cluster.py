@@ -265,15 +265,18 @@ def cluster():
         yield c
 
 
-@pytest.mark.slow
-def test_a_worker_killed_mid_submission_loses_no_row_and_charges_no_student(cluster, tmp_path):
-    course = course_mod.load(_course_copy(tmp_path / "course", call_budget=SLEEP + 6))
-    root = tmp_path / "class"
+def _sleeper_class(root: Path, others: int) -> Path:
     correct = _solution("neurons")
     _folder(root / "aa_sleeper", {"neurons.py": correct + SLEEPER})
-    for i in range(3):
+    for i in range(others):
         _folder(root / f"student_{i}", {"neurons.py": correct})
-    out = tmp_path / "out"
+    return root
+
+
+def _grade_and_kill_the_sleepers_worker(cluster, root: Path, out: Path, course) -> tuple[dict, dict[int, float]]:
+    """Grade ``root`` on ``cluster`` in a thread; SIGKILL the Dask worker process while it runs the
+    sleeper's slow call. Returns the outcome (``summary`` or ``error``) and the processes that were
+    below the killed worker."""
     outcome: dict = {}
 
     def run() -> None:
@@ -300,6 +303,15 @@ def test_a_worker_killed_mid_submission_loses_no_row_and_charges_no_student(clus
         thread.join(timeout=300)
     assert not thread.is_alive() and "error" not in outcome, outcome
     assert not psutil.pid_exists(pids[victim]) or psutil.Process(pids[victim]).status() == psutil.STATUS_ZOMBIE
+    return outcome, below
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_submission_loses_no_row_and_charges_no_student(cluster, tmp_path):
+    course = course_mod.load(_course_copy(tmp_path / "course", call_budget=SLEEP + 6))
+    root = _sleeper_class(tmp_path / "class", others=3)
+    out = tmp_path / "out"
+    outcome, below = _grade_and_kill_the_sleepers_worker(cluster, root, out, course)
     rows = {r["submission"]: r for r in read_gradebook(out / "gradebook.csv")}
     assert sorted(rows) == ["aa_sleeper", "student_0", "student_1", "student_2"]
     full = course.topic("neurons").points
@@ -309,6 +321,44 @@ def test_a_worker_killed_mid_submission_loses_no_row_and_charges_no_student(clus
     assert {c["status"] for c in sleeper["checks"]} == {"passed"}, "the student was charged for the dead worker"
     assert outcome["summary"].failed == 0
     _none_left(below)
+
+
+@pytest.mark.slow
+def test_when_retries_run_out_the_row_says_grading_failed_and_a_rerun_grades_it(cluster, tmp_path):
+    """No retry allowed: the killed worker's submission is "grading failed", not stored; the next run grades it."""
+    course = course_mod.load(_course_copy(tmp_path / "course", call_budget=SLEEP + 6))
+    root = _sleeper_class(tmp_path / "class", others=1)
+    out = tmp_path / "out"
+    allowed, cluster.scheduler.allowed_failures = cluster.scheduler.allowed_failures, 0
+    try:
+        outcome, _ = _grade_and_kill_the_sleepers_worker(cluster, root, out, course)
+    finally:
+        cluster.scheduler.allowed_failures = allowed
+    rows = {r["submission"]: r for r in read_gradebook(out / "gradebook.csv")}
+    assert rows["aa_sleeper"]["error"].startswith("grading failed: the Dask workers grading it died"), rows["aa_sleeper"]
+    assert float(rows["aa_sleeper"]["score"]) == 0 and not rows["student_0"]["error"]
+    assert not (out / "submissions" / "aa_sleeper" / "result.json").exists(), "a grader failure was stored as the grade"
+    assert outcome["summary"].failed == 1
+
+    again = grade_all(root, out, cluster=cluster.scheduler_address, topics=["neurons"], course=course, progress=False)
+    assert (again.graded, again.skipped, again.failed) == (1, 1, 0)
+    rows = {r["submission"]: r for r in read_gradebook(out / "gradebook.csv")}
+    assert float(rows["aa_sleeper"]["score"]) == course.topic("neurons").points and not rows["aa_sleeper"]["error"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_cluster_run_and_cleans_up(klass, course_root, tmp_path):
+    out = tmp_path / "out"
+    run = Tree(_cli(klass, out, "--cluster", "local:2"), _env(course_root))
+    deadline = time.monotonic() + 300
+    while not list(out.glob("submissions/*/result.json")) and time.monotonic() < deadline and run.proc.poll() is None:
+        time.sleep(0.05)
+    assert run.proc.poll() is None, "the run finished before it could be interrupted"
+    run.proc.send_signal(signal.SIGINT)
+    code, _, stderr = run.wait(timeout=120)
+    assert code == 130, stderr
+    assert "interrupted" in stderr
+    _none_left(run.seen)
 
 
 @pytest.mark.slow
@@ -447,3 +497,27 @@ def test_the_local_job_still_reads_the_entry_itself(course, tmp_path):
     finally:
         job.close()
     assert done.stored and {c["status"] for c in done.result["checks"]} == {"passed"}
+
+
+def test_the_plugin_pauses_the_dask_profiler_while_it_grades(course):
+    """Dask samples running tasks' stacks every 10 ms; grading is faster without it (restored after)."""
+    class Callback:
+        def __init__(self):
+            self.running = True
+
+        def stop(self):
+            self.running = False
+
+        def start(self):
+            self.running = True
+
+    callbacks = {"profile": Callback(), "profile-cycle": Callback(), "heartbeat": Callback()}
+    worker = type("FakeWorker", (), {"periodic_callbacks": dict(callbacks)})()
+    plugin = _plugin(course)
+    plugin.setup(worker)
+    try:
+        assert set(worker.periodic_callbacks) == {"heartbeat"}
+        assert not callbacks["profile"].running and not callbacks["profile-cycle"].running and callbacks["heartbeat"].running
+    finally:
+        plugin.teardown(worker)
+    assert worker.periodic_callbacks == callbacks and all(c.running for c in callbacks.values())
