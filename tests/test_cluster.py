@@ -10,8 +10,10 @@ topics ``neurons`` and ``backprop`` (no TensorFlow). The expected results come f
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -428,7 +430,7 @@ def test_without_distributed_the_error_says_what_to_install(monkeypatch):
 def test_course_bundle_holds_the_course_and_is_reproducible(course):
     bundle = course_bundle(course)
     assert bundle == course_bundle(course), "the same course must give the same bytes (and hash)"
-    names = set(zipfile.ZipFile(__import__("io").BytesIO(bundle)).namelist())
+    names = set(zipfile.ZipFile(io.BytesIO(bundle)).namelist())
     assert {"course.toml", "solutions/neurons.py", "checks/hidden/test_neurons.py", "checks/public/test_neurons.py"} <= names
     assert not any("__pycache__" in n for n in names)
 
@@ -457,7 +459,7 @@ def test_the_plugin_grades_content_without_the_class_folder(course, tmp_path):
     """A worker sees only the bytes: the entry's path does not exist on it. Its course is the
     bundle's, unpacked privately, with the worker's own hidden checks masked too."""
     plugin = _plugin(course)
-    travelled = __import__("pickle").loads(__import__("pickle").dumps(plugin))  # as Dask sends it
+    travelled = pickle.loads(pickle.dumps(plugin))  # as Dask sends it
     assert travelled.job is None and travelled.bundle == plugin.bundle
     travelled.setup()
     try:
