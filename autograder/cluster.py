@@ -327,6 +327,20 @@ def _round(client, plugin: str, modules: list[str], n: int):
         raise
 
 
+def _temporary_security():
+    """Mutual TLS with a throw-away certificate for a ``local:N`` cluster: only this run's client and
+    workers can talk to its scheduler (student code that reached loopback could not submit tasks).
+    Without the ``cryptography`` package: plain TCP on loopback, said once."""
+    from distributed.security import Security
+
+    try:
+        return Security.temporary()
+    except ImportError:
+        print("autograder: warning: missing protection: TLS for the local Dask cluster (install 'cryptography'); "
+              "its scheduler accepts any client on 127.0.0.1", file=sys.stderr)
+        return None
+
+
 @contextlib.contextmanager
 def _connect(address: str):
     """A client of the scheduler at ``address``, or of a new loopback ``LocalCluster`` for ``local:N``."""
@@ -341,6 +355,7 @@ def _connect(address: str):
         import logging
 
         cluster = distributed.LocalCluster(
+            security=_temporary_security(),
             n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None,  # no dashboard; the scheduler's HTTP routes on a free loopback port
             memory_limit=0,  # the sandbox limits student code; Dask must not kill a worker for it

@@ -523,3 +523,18 @@ def test_the_plugin_pauses_the_dask_profiler_while_it_grades(course):
     finally:
         plugin.teardown(worker)
     assert worker.periodic_callbacks == callbacks and all(c.running for c in callbacks.values())
+
+
+@pytest.mark.slow
+def test_a_local_cluster_talks_only_to_this_run(tmp_path):
+    """local:N uses mutual TLS with a throw-away certificate: a client without it is refused, so
+    code that reaches loopback (an unconfined sandbox) can't submit tasks to the workers."""
+    from autograder.cluster import _connect
+
+    with _connect("local:1") as client:
+        address = client.scheduler.address
+        assert address.startswith("tls://127.0.0.1:")
+        assert client.submit(sum, [1, 2], pure=False).result() == 3
+        for attempt in (address, address.replace("tls://", "tcp://")):
+            with pytest.raises((OSError, TypeError, ValueError)):
+                distributed.Client(attempt, timeout=2)
