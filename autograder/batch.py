@@ -4,10 +4,12 @@ Each entry of the class folder is one submission, named after it (see :func:`dis
 layouts understood). Every entry gets exactly one gradebook row, whatever happens to it: a corrupt
 zip, an empty folder or a hostile submission scores zero with the reason in the ``error`` column.
 
-Work is spread over ``jobs`` trusted job processes (``spawn`` context). Each keeps a warm fork
-server (a sandboxed process that has imported NumPy, and Keras when a graded topic needs it) and
-forks fresh workers from it for every submission, so TensorFlow's import is paid once per job, not
-per submission. Each finished submission is written at once, atomically, to
+Work is spread over ``jobs`` trusted job processes (``spawn`` context), or over the workers of a
+Dask cluster (``cluster``; :mod:`autograder.cluster`); :func:`_where` is the one place that decides.
+Each job keeps a warm fork server (a sandboxed process that has imported NumPy, and Keras when a
+graded topic needs it) and forks fresh workers from it for every submission, so TensorFlow's import
+is paid once per job, not per submission. Jobs send results back as data, and the main process
+writes each finished submission at once, atomically, to
 ``OUT/submissions/<name>/`` (``results.json`` for Gradescope, ``feedback.md`` for the
 student, and last ``result.json``, the record a rerun resumes from). A rerun skips a submission
 whose files, selected topics and grader (checks, reference solutions, manifest) are unchanged, so
@@ -28,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import functools
 import hashlib
 import io
 import json
@@ -48,7 +51,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from autograder import course as course_mod
 from autograder.course import Course, CourseError
@@ -317,13 +320,13 @@ def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
     return PurePosixPath(*parts)
 
 
-def materialize(entry: Entry, target: Path, modules: Iterable[str]) -> Path:
-    """Copy the entry's course modules (``<topic>.py``) into the empty folder ``target``; return it.
+def read_modules(entry: Entry, modules: Iterable[str]) -> dict[str, bytes]:
+    """The bytes of the entry's course modules (``<topic>.py``), by file name.
 
     A zip is read with :func:`_zip_modules`; a folder gives its regular files (no symbolic links).
     Either way the shallowest folder holding course modules is the one graded. Raises
-    :class:`SubmissionError` when the entry can't be read; an entry without modules gives an empty
-    folder (every topic "not submitted").
+    :class:`SubmissionError` when the entry can't be read; an entry without modules gives ``{}``
+    (every topic "not submitted").
     """
     names = {f"{m}.py" for m in modules}
     if entry.kind == "unsupported":
@@ -342,12 +345,28 @@ def materialize(entry: Entry, target: Path, modules: Iterable[str]) -> Path:
                 raise SubmissionError(f"{rel} can't be read: {exc}") from exc
         what = "the folder"
     top = _module_dir(files, names, what)
+    return {rel.name: data for rel, data in sorted(files.items()) if top is not None and rel.parent == top}
+
+
+def materialize(entry: Entry, target: Path, modules: Iterable[str]) -> Path:
+    """Copy the entry's course modules (:func:`read_modules`) into the empty folder ``target``; return it."""
+    return _write_modules(read_modules(entry, modules), target)
+
+
+def _write_modules(files: dict[str, bytes], target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
-    if top is not None:
-        for rel, data in files.items():
-            if rel.parent == top:
-                (target / rel.name).write_bytes(data)
+    for name, data in files.items():
+        (target / name).write_bytes(data)
     return target
+
+
+def modules_digest(files: dict[str, bytes]) -> str:
+    """sha256 of a submission's module files as they travel to a worker (names and bytes)."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(f"\0{name}\0{len(files[name])}\0".encode())
+        h.update(files[name])
+    return h.hexdigest()
 
 
 def source_hash(entry: Entry, modules: Iterable[str]) -> str:
@@ -461,8 +480,24 @@ def read_record(folder: Path, key: str | None = None) -> SubmissionResult | None
 
 @dataclass(frozen=True)
 class _Task:
+    """One submission to grade. Locally the job reads ``entry.source`` itself; for a machine
+    without the class folder (a Dask worker) the caller reads the modules first
+    (:func:`_with_content`) and the task carries them, with their hash, or why they can't be read."""
+
     entry: Entry
     key: str
+    files: dict[str, bytes] | None = None
+    digest: str = ""
+    unreadable: str = ""
+
+
+def _with_content(task: _Task, modules: Iterable[str]) -> _Task:
+    """``task`` carrying its submission's module files (the bytes, not the path)."""
+    try:
+        files, why = read_modules(task.entry, modules), ""
+    except SubmissionError as exc:
+        files, why = {}, str(exc)
+    return _Task(task.entry, task.key, files, modules_digest(files), why)
 
 
 @dataclass(frozen=True)
@@ -477,15 +512,16 @@ class _Job:
 
     The fork server (:class:`~autograder.sandbox.client.Zygote`) imports NumPy, and Keras when a
     graded topic needs it, once per job; every submission gets fresh workers forked from it, and
-    it is reset between submissions, so nothing of one submission survives into the next.
+    it is reset between submissions, so nothing of one submission survives into the next. A job
+    lives in a local job process, or in a Dask worker (:mod:`autograder.cluster`); either way it
+    returns the result as data and the main process writes it.
     """
 
-    def __init__(self, course_root: str, topics: list[str], out: str, masks: tuple[str, ...]) -> None:
+    def __init__(self, course: str | Course, topics: list[str], masks: tuple[str, ...]) -> None:
         from autograder.sandbox.client import Zygote
 
-        self.course = course_mod.load(course_root)
+        self.course = course if isinstance(course, Course) else course_mod.load(course)
         self.topics = topics
-        self.out = Path(out)
         self.declared = [t for t in declare_topics(self.course.topics) if t.name in topics]
         keras = any(not self.course.topic(t).numpy_only for t in topics)
         self.config = sandbox_config(self.course, masks=tuple(Path(m) for m in masks), preload=("keras",) if keras else ())
@@ -499,7 +535,7 @@ class _Job:
         start = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
             try:
-                folder = materialize(entry, Path(tmp) / "submission", self.course.topic_names)
+                folder = self._submission(task, Path(tmp) / "submission")
                 result = grade_submission(folder, course=self.course, topics=self.topics, config=self.config, zygote=self.zygote, name=entry.name)
             except SubmissionError as exc:
                 result = SubmissionResult(entry.name, topics=self.declared, error=str(exc), duration=time.perf_counter() - start)
@@ -511,8 +547,17 @@ class _Job:
             else:
                 if result.incomplete:  # the grader, not the student, failed a check: kept, never stored as final
                     stored = False
-        write_submission(self.out / "submissions" / entry.slug, result, key=task.key if stored else None, source=entry.source)
         return _Done(entry.slug, result.to_dict(), stored)
+
+    def _submission(self, task: _Task, target: Path) -> Path:
+        """The folder to grade: read from ``entry.source`` here, or from the content the task carries."""
+        if task.files is None:
+            return materialize(task.entry, target, self.course.topic_names)
+        if task.unreadable:
+            raise SubmissionError(task.unreadable)
+        if modules_digest(task.files) != task.digest:
+            raise GradingError("the submission's files changed on the way to the worker (hash mismatch)")
+        return _write_modules(task.files, target)
 
     def _failed(self, entry: Entry, why: str, start: float) -> SubmissionResult:
         return SubmissionResult(entry.name, topics=self.declared, error=why, duration=time.perf_counter() - start, grader_failed=True)
@@ -528,7 +573,7 @@ class _Job:
 _JOB: _Job | None = None
 
 
-def _init_job(course_root: str, topics: list[str], out: str, masks: tuple[str, ...]) -> None:
+def _init_job(course_root: str, topics: list[str], masks: tuple[str, ...]) -> None:
     """Job process start: ignore Ctrl-C (the main process decides), clean up on SIGTERM or when the
     main process dies, and start the fork server."""
     global _JOB
@@ -539,7 +584,7 @@ def _init_job(course_root: str, topics: list[str], out: str, masks: tuple[str, .
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
-    _JOB = _Job(course_root, topics, out, masks)
+    _JOB = _Job(course_root, topics, masks)
     atexit.register(_JOB.close)
 
 
@@ -622,6 +667,7 @@ def grade_all(
     out: str | Path,
     *,
     jobs: int | None = None,
+    cluster: str | None = None,
     force: bool = False,
     topics: list[str] | None = None,
     course: Course | None = None,
@@ -631,13 +677,15 @@ def grade_all(
 ) -> BatchSummary:
     """Grade every entry of ``submissions`` into ``out``; see the module docstring.
 
-    ``jobs`` job processes (default: the number of cores) each keep a warm fork server. Entries
+    ``jobs`` job processes (default: the number of cores) each keep a warm fork server; with
+    ``cluster`` (a Dask scheduler address, or ``local:N``; see :mod:`autograder.cluster`) each Dask
+    worker keeps one instead, and this process writes what they send back. Entries
     whose record in ``out`` matches their files and the grader are not graded again unless
     ``force``. A ``KeyboardInterrupt`` stops the job processes and their sandboxes and is raised
     again; the submissions already written stay. Raises :class:`BatchError` when the batch can't
-    run (unknown topic, ``out`` inside ``submissions``, another run writing to ``out``).
-    ``term`` (:func:`autograder.term.load_inputs`: roster, extensions, overrides, LMS files) is
-    applied after grading, on top of the records; see :mod:`autograder.term`.
+    run (unknown topic, ``out`` inside ``submissions``, another run writing to ``out``, no
+    scheduler at ``cluster``). ``term`` (:func:`autograder.term.load_inputs`: roster, extensions,
+    overrides, LMS files) is applied after grading, on top of the records; see :mod:`autograder.term`.
     """
     started = time.perf_counter()
     try:
@@ -661,9 +709,9 @@ def grade_all(
         failures: dict[str, SubmissionResult] = {}
         summary = BatchSummary(entries, [], skipped=len(entries) - len(todo), out=out, topics=names)
         if todo:
-            jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
             declared = [t for t in declare_topics(course.topics) if t.name in names]
-            _run_pool(todo, keys, jobs, (str(course.root), names, str(out), masks), summary, failures, declared, console, progress)
+            with _where(cluster, jobs, len(todo), course, names, masks) as where:
+                _run(todo, keys, where, summary, failures, declared, console, progress)
         _finish(summary, course, keys, failures, title=f"{course.title}: {root.name}", term=term)
     summary.duration = time.perf_counter() - started
     return summary
@@ -704,20 +752,62 @@ def _key(entry: Entry, fingerprint: str, topics: list[str], modules: list[str]) 
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _run_pool(todo, keys, jobs, initargs, summary, failures, declared, console, show) -> None:
-    """Grade ``todo`` on ``jobs`` spawn processes; a pool that breaks is restarted for what is left."""
+@dataclass(frozen=True)
+class _Where:
+    """Where the submissions are graded: local job processes, or a Dask cluster.
+
+    ``open(n)`` is a context manager for one round of ``n`` tasks that gives ``submit(task)`` (a
+    :class:`~concurrent.futures.Future` of :class:`_Done`) and stops its workers if the round is
+    interrupted. A future failing with one of ``lost`` lost its task (a job process or a Dask
+    worker died, not the student's doing): it is sent again up to ``retries`` times, then
+    recorded as "grading failed" (``why(exc, n)`` says why) and not stored, so a rerun grades it.
+    """
+
+    open: Callable[[int], Any]
+    lost: tuple[type[BaseException], ...]
+    retries: int
+    why: Callable[[BaseException, int], str]
+
+
+@contextlib.contextmanager
+def _where(cluster: str | None, jobs: int | None, n: int, course: Course, names: list[str], masks: tuple[str, ...]):
+    """The one place that decides where tasks run: ``jobs`` local spawn processes, or ``cluster``."""
+    if cluster:
+        from autograder.cluster import dask_where
+
+        with dask_where(cluster, course, names, masks) as where:
+            yield where
+        return
+    jobs = max(1, min(jobs or os.cpu_count() or 1, n))
+    why = lambda exc, k: f"a grading process died {k} times while this submission was graded"  # noqa: E731
+    yield _Where(functools.partial(_pool, jobs, (str(course.root), names, masks)), (BrokenProcessPool,), POOL_RETRIES, why)
+
+
+@contextlib.contextmanager
+def _pool(jobs: int, initargs: tuple, n: int):
+    """``min(jobs, n)`` spawn processes, each a :class:`_Job`; SIGTERMed if the round is interrupted."""
+    before = _child_pids()
+    pool = ProcessPoolExecutor(max_workers=min(jobs, n), mp_context=multiprocessing.get_context("spawn"), initializer=_init_job, initargs=initargs)
+    try:
+        yield functools.partial(pool.submit, _grade_task)
+    except BaseException:
+        _stop_jobs(pool, before)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run(todo, keys, where: _Where, summary, failures, declared, console, show) -> None:
+    """Grade ``todo`` where ``where`` says; write each result as it comes; a round that loses tasks
+    (a pool that breaks, a dead Dask worker) is followed by another for what was lost."""
     by_slug = {e.slug: e for e in todo}
     pending = [e.slug for e in todo]
     breaks: dict[str, int] = {}
-    context = multiprocessing.get_context("spawn")
     with _progress(console, show) as bar:
         task = bar.add_task("grading", total=len(todo), failed=0, last="")
         while pending:
-            before = _child_pids()
-            pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context, initializer=_init_job, initargs=initargs)
-            futures: dict[Future, str] = {pool.submit(_grade_task, _Task(by_slug[s], keys[s])): s for s in pending}
-            pending = []
-            try:
+            with where.open(len(pending)) as submit:
+                futures: dict[Future, str] = {submit(_Task(by_slug[s], keys[s])): s for s in pending}
+                pending = []
                 remaining = set(futures)
                 while remaining:
                     finished, remaining = wait(remaining, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -725,25 +815,22 @@ def _run_pool(todo, keys, jobs, initargs, summary, failures, declared, console, 
                         slug = futures[fut]
                         try:
                             done = fut.result()
-                        except BrokenProcessPool:
+                        except where.lost as exc:
                             breaks[slug] = breaks.get(slug, 0) + 1
-                            if breaks[slug] <= POOL_RETRIES:
+                            if breaks[slug] <= where.retries:
                                 pending.append(slug)
                                 continue
-                            why = f"grading failed: a grading process died {breaks[slug]} times while this submission was graded"
+                            why = f"grading failed: {where.why(exc, breaks[slug])}"
                             result = SubmissionResult(by_slug[slug].name, topics=declared, error=why, grader_failed=True)
                             failures[slug] = result
                         else:
                             result = SubmissionResult.from_dict(done.result)
+                            write_submission(summary.out / "submissions" / slug, result, key=keys[slug] if done.stored else None, source=by_slug[slug].source)
                             if not done.stored:
                                 failures[slug] = result
                         summary.graded += 1
                         failed = bar.tasks[task].fields["failed"] + (1 if result.error else 0)
                         bar.update(task, advance=1, failed=failed, last=result.submission)
-            except BaseException:
-                _stop_jobs(pool, before)
-                raise
-            pool.shutdown(wait=True)
 
 
 def _child_pids() -> set[int]:

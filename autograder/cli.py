@@ -142,6 +142,8 @@ def demo() -> None:
 @click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the gradebook, feedback and report (outside SUBMISSIONS).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Submissions graded at once, each job with a warm fork server (default: the number of cores).")
+@click.option("--cluster", metavar="ADDRESS", help="Grade on a Dask cluster: a scheduler address (tcp://host:8786) or local:N "
+              "(N worker processes on this machine). Needs the 'cluster' extra (dask.distributed).")
 @click.option("--force", is_flag=True, help="Grade every submission again, even those already graded with the same files.")
 @click.option("--topic", "topics", multiple=True, help="Grade only this topic (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs, CI).")
@@ -150,7 +152,7 @@ def demo() -> None:
 @click.option("--overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV student,check,points,reason,who,when: points set by hand, applied after grading.")
 @click.option("--lms", type=click.Choice(["canvas", "moodle"]), multiple=True, help="Also write OUT/canvas.csv or OUT/moodle.csv for the LMS's gradebook import (needs --roster; repeatable).")
 @click.option("--assignment", default="", help="The assignment column's name in the LMS files (default: the course title).")
-def grade_all(submissions: Path, out: Path, jobs: int | None, force: bool, topics: tuple[str, ...], no_progress: bool,
+def grade_all(submissions: Path, out: Path, jobs: int | None, cluster: str | None, force: bool, topics: tuple[str, ...], no_progress: bool,
               roster: Path | None, extensions: Path | None, overrides: Path | None, lms: tuple[str, ...], assignment: str) -> None:
     """Grade a class: every entry of SUBMISSIONS is one submission, named after it.
 
@@ -176,20 +178,27 @@ def grade_all(submissions: Path, out: Path, jobs: int | None, force: bool, topic
       canvas.csv, moodle.csv           with --lms, for the LMS's gradebook import
     Each submission is written when it finishes; a rerun skips those already graded
     with the same files (unless --force), so an interrupted run resumes.
-    Scores equal `autograder grade` on the same files; the gradebook's raw column
-    is that score, then overrides and the late penalty ([policy] in course.toml:
-    due, timezone, grace_days, penalty_per_day, penalty_cap) give the final one.
-    Submission times: Gradescope metadata, else nbgrader's timestamp.txt, else
-    the files' modification time.
+    Scores equal `autograder grade` on the same files, locally or on a cluster;
+    the gradebook's raw column is that score, then overrides and the late penalty
+    ([policy] in course.toml: due, timezone, grace_days, penalty_per_day,
+    penalty_cap) give the final one. Submission times: Gradescope metadata, else
+    nbgrader's timestamp.txt, else the files' modification time.
+    \b
+    On a Dask cluster (--cluster): the course goes to every worker once, each
+    submission's modules travel as content (no shared file system), each
+    worker keeps a warm fork server; this machine writes the results.
     """
     from autograder.batch import BatchError, grade_all as run_batch
     from autograder.report import check_stats, weakest_table
     from autograder.term import TermError, load_inputs
 
+    if jobs and cluster:
+        raise click.UsageError("--jobs and --cluster exclude each other (a cluster has as many jobs as Dask worker threads)")
     course = _course()
     try:
         inputs = load_inputs(course=course, roster=roster, extensions=extensions, overrides=overrides, lms=lms, assignment=assignment)
-        summary = run_batch(submissions, out, jobs=jobs, force=force, topics=list(topics) or None, course=course, progress=not no_progress, term=inputs)
+        summary = run_batch(submissions, out, jobs=jobs, cluster=cluster, force=force, topics=list(topics) or None, course=course,
+                            progress=not no_progress, term=inputs)
     except (BatchError, TermError) as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:

@@ -136,6 +136,7 @@ def grade_submission(
         *map(str, check_files(course, names, public_only=public_only)),
         "-c", str(course_mod.PACKAGE_DIR / "checks" / "pytest.ini"),
         "--rootdir", str(course.checks_dir),
+        "--confcutdir", str(course.checks_dir),  # no conftest lookup, nor collection, above the checks
         "-p", "no:cacheprovider",
         "-p", "no:terminal",
         "--import-mode=importlib",
