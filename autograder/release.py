@@ -19,8 +19,8 @@ from autograder import course as course_mod
 from autograder.course import PACKAGE_DIR, Course
 from autograder.stubs import make_stub
 
-#: Paths inside the package that grade and so never leave the instructor's hands: the hidden checks
-#: (with their secret held-out seeds) and the hidden tests of the nbgrader export.
+#: Paths inside the package that never leave the instructor's hands: the hidden checks (with their
+#: secret held-out seeds), and the nbgrader exporter (an instructor's tool; it holds no test code).
 SECRET_PARTS = ("checks/hidden", "nbgrader_export.py")
 #: Build and editor debris that is never copied.
 _JUNK = ("__pycache__", "*.pyc", "*.pyo", "*.egg-info", ".pytest_cache", ".ipynb_checkpoints", ".*.tmp")

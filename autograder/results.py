@@ -261,6 +261,7 @@ class SubmissionResult:
     error: str | None = None
     duration: float = 0.0
     protections: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was graded when it was a choice (notebook or .py)
 
     @property
     def total(self) -> float:
@@ -325,6 +326,7 @@ class SubmissionResult:
             "error": self.error,
             "duration": self.duration,
             "protections": list(self.protections),
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -347,6 +349,7 @@ class SubmissionResult:
             error=data.get("error"),
             duration=float(data.get("duration", 0.0)),
             protections=list(data.get("protections", [])),
+            notes=list(data.get("notes", [])),
         )
 
 
@@ -430,6 +433,8 @@ def to_gradescope_dict(
     output = f"Score: {_score_line(result)}."
     if result.error:
         output = f"Your submission could not be graded: {result.error}\n\n{output}"
+    if result.notes:
+        output = "".join(f"Note: {n}\n" for n in result.notes) + "\n" + output
     counts = {k: n for k, n in result.counts().items() if n}
     if counts:
         output += "\nChecks: " + ", ".join(f"{n} {STATUSES[k].label}" for k, n in counts.items()) + "."
@@ -569,7 +574,7 @@ def to_csv_row(result: SubmissionResult, topics: Iterable[Any]) -> dict[str, Any
     }
     for name in names:
         row[name] = round(summary[name].points, 4) if name in summary else 0.0
-    row["error"] = _cell(result.error or "")
+    row["error"] = _cell(result.error or "; ".join(f"note: {n}" for n in result.notes))
     return row
 
 
@@ -650,6 +655,8 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
     console = console or Console()
     if result.error:
         console.print(Text(f"Could not grade {result.submission}: {result.error}", style="bold red"))
+    for note in result.notes:
+        console.print(Text(f"Note: {note}", style="yellow"))
     for name, summary in result.by_topic().items():
         checks = [c for c in result.checks_of(name) if c.public or not public_only]
         if not checks:

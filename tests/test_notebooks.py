@@ -1,0 +1,122 @@
+"""Notebooks as submissions: what is graded of a notebook, bad notebooks, and every route accepting them."""
+
+import json
+import zipfile
+from pathlib import Path
+
+import nbformat
+import nbformat.v4 as nbf
+import pytest
+
+from autograder import course as course_mod
+from autograder.batch import discover, materialize
+from autograder.grading import grade_submission, read_submission
+from autograder.notebooks import ANSWER_TAG, NotebookError, cells_to_module, choose, notebook_to_module
+from autograder.stubs import make_stub
+
+COURSE = course_mod.load()
+SOLUTION = (COURSE.solutions_dir / "backprop.py").read_text(encoding="utf-8")
+STUB = make_stub(SOLUTION, "backprop.py")
+
+
+def _notebook(*cells, tags=None) -> str:
+    nb = nbf.new_notebook(cells=[nbf.new_code_cell(c, metadata={"tags": tags or [ANSWER_TAG]}) for c in cells])
+    return nbformat.writes(nb)
+
+
+def test_only_imports_definitions_and_simple_constants_run():
+    out = cells_to_module([
+        "import numpy as np\n%matplotlib inline\n!pip install x\nN = 3\nSIZES = [2, 3]\n",
+        "def f(x):\n    return x + N\n",
+        "model = train(X)\nprint(f(1))\nname = input()\nW = np.zeros(3)\nplt.plot([1])",
+        "%%time\nwhile True: pass",
+        "def broken(:\n",
+        "@decorator\nclass C:\n    pass\n",
+    ])
+    assert "import numpy as np" in out.source and "N = 3" in out.source and "SIZES = [2, 3]" in out.source
+    assert "def f(x)" in out.source and "@decorator\nclass C" in out.source
+    for gone in ("train(", "print(", "input(", "np.zeros", "plt.", "while True", "pip", "matplotlib"):
+        assert gone not in out.source, gone
+    assert out.notes == ["cell 5 does not parse (line 1: invalid syntax); it was left out"]
+    compile(out.source, "x.py", "exec")
+
+
+def test_grader_cells_are_skipped_and_empty_notebooks_are_named():
+    nb = nbf.new_notebook(cells=[
+        nbf.new_code_cell("def f():\n    return 1", metadata={"nbgrader": {"solution": True, "grade": False}}),
+        nbf.new_code_cell("def f():\n    return 2", metadata={"nbgrader": {"grade": True, "solution": False}}),
+        nbf.new_code_cell("def g():\n    pass", metadata={"tags": ["self-check"]}),
+    ])
+    assert notebook_to_module(nbformat.writes(nb)).source.strip() == "def f():\n    return 1"
+    with pytest.raises(NotebookError, match="x.ipynb is not a valid notebook"):
+        notebook_to_module("{not json", "x.ipynb")
+    with pytest.raises(NotebookError, match="no list of cells"):
+        notebook_to_module("[]", "x.ipynb")
+    with pytest.raises(NotebookError, match="holds no function"):
+        notebook_to_module(_notebook("print('hi')"), "x.ipynb")
+
+
+def test_choose_grades_the_py_unless_it_is_the_untouched_stub():
+    assert choose("t", "code", None, None) == ("py", None)
+    assert choose("t", None, "{}", None) == ("ipynb", None)
+    kind, note = choose("backprop", STUB, "{}", STUB)
+    assert kind == "ipynb" and "backprop.py next to it is the unchanged exercise stub" in note
+    kind, note = choose("backprop", SOLUTION, "{}", STUB)
+    assert kind == "py" and "backprop.ipynb next to it was not graded" in note
+
+
+def test_read_submission_reports_bad_notebooks_per_topic(tmp_path):
+    (tmp_path / "neurons.ipynb").write_text("{oops", encoding="utf-8")
+    (tmp_path / "backprop.ipynb").write_text(_notebook(SOLUTION), encoding="utf-8")
+    notes = []
+    files, problems = read_submission(tmp_path, ["neurons", "backprop", "gradient_descent"], notes=notes)
+    assert set(files) == {"backprop.py"} and files["backprop.py"].count("\ndef ") >= 2
+    assert "neurons.ipynb is not a valid notebook" in problems["neurons"]
+    assert "gradient_descent" not in problems and notes == []
+
+
+def test_a_folder_holding_only_a_notebook_is_graded(tmp_path):
+    """The new user's case: not 0 "not submitted"; full marks for the reference in a notebook."""
+    (tmp_path / "backprop.ipynb").write_text(_notebook(SOLUTION, "model = fit(X)\n%time backward(1)"), encoding="utf-8")
+    result = grade_submission(tmp_path, course=COURSE, topics=["backprop"])
+    assert result.total == COURSE.topic("backprop").points, [(c.name, c.feedback) for c in result.checks if c.points < c.max_points]
+    # next to the untouched stub, the notebook is graded and the note says so
+    (tmp_path / "backprop.py").write_text(STUB, encoding="utf-8")
+    result = grade_submission(tmp_path, course=COURSE, topics=["backprop"])
+    assert result.total == COURSE.topic("backprop").points
+    assert result.notes == ["backprop: graded backprop.ipynb; backprop.py next to it is the unchanged exercise stub"]
+    assert result.to_dict()["notes"] == result.notes
+
+
+def test_invalid_notebook_is_that_topics_outcome_not_a_crash(tmp_path):
+    (tmp_path / "backprop.ipynb").write_text("{oops", encoding="utf-8")
+    result = grade_submission(tmp_path, course=COURSE, topics=["backprop"])
+    assert result.total == 0 and result.error is None
+    assert any("backprop.ipynb is not a valid notebook" in c.feedback for c in result.checks)
+    assert {c.status for c in result.checks} != {"not_attempted"}
+
+
+def test_batch_materializes_notebooks_from_folders_zips_and_nbgrader(tmp_path):
+    text = _notebook(SOLUTION)
+    root = tmp_path / "class"
+    (root / "alice" / "work").mkdir(parents=True)
+    (root / "alice" / "work" / "backprop.ipynb").write_text(text, encoding="utf-8")
+    with zipfile.ZipFile(root / "bob.zip", "w") as zf:
+        zf.writestr("bob/backprop.ipynb", text + " " * 2_000_000)  # larger than a .py may be
+    entries = {e.name: e for e in discover(root)}
+    for name in ("alice", "bob"):
+        folder = materialize(entries[name], tmp_path / name, COURSE.topic_names)
+        assert json.loads((folder / "backprop.ipynb").read_text(encoding="utf-8"))["cells"], name
+    nbg = tmp_path / "course" / "submitted" / "carol" / "ps1"
+    nbg.mkdir(parents=True)
+    (nbg / "backprop.ipynb").write_text(text, encoding="utf-8")
+    [entry] = discover(tmp_path / "course")
+    assert (materialize(entry, tmp_path / "carol", COURSE.topic_names) / "backprop.ipynb").is_file()
+
+
+def test_gradescope_finds_a_notebook_submission(tmp_path):
+    from autograder.gradescope import find_submission
+
+    (tmp_path / "sub" / "inner").mkdir(parents=True)
+    (tmp_path / "sub" / "inner" / "backprop.ipynb").write_text(_notebook(SOLUTION), encoding="utf-8")
+    assert find_submission(tmp_path / "sub", COURSE.topic_names) == tmp_path / "sub" / "inner"
