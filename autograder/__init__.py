@@ -13,10 +13,23 @@ __all__ = ["check", "grade"]
 
 
 def check(topic: str | None = None, folder: str | None = None, **kwargs):
-    """Run the public self-checks of ``topic`` (default: all) on ``folder`` (default ./exercises)."""
-    from autograder.grading import self_check
+    """Run the public self-checks of ``topic`` (default: all) on ``folder`` (default ./exercises).
 
-    return self_check(topic=topic, folder=folder, **kwargs)
+    In a notebook (an IPython kernel), ``check("activations")`` without a folder grades the code this
+    notebook has run (its imports, functions and classes, saved or not) and returns a
+    :class:`~autograder.notebooks.CheckReport` that the notebook shows as the table of checks; a
+    mistake such as an unknown topic is one line, not a traceback.
+    """
+    from autograder.notebooks import kernel_cells
+
+    cells = kernel_cells() if folder is None and topic is not None and not kwargs else None
+    if cells is None:
+        from autograder.grading import self_check
+
+        return self_check(topic=topic, folder=folder, **kwargs)
+    from autograder.notebooks import check_in_notebook
+
+    return check_in_notebook(topic, cells)
 
 
 def grade(submission: str, **kwargs):

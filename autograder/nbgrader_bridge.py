@@ -29,17 +29,6 @@ import tempfile
 from pathlib import Path
 
 
-def _history() -> list[str] | None:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    if shell is None or "In" not in shell.user_ns:
-        return None
-    return [c for c in shell.user_ns["In"][:-1] if c]  # the running cell (this call) is the last
-
-
 @contextlib.contextmanager
 def _quiet_stderr():
     """Nothing on the kernel's stderr while grading: nbgrader gives 0 to a cell that wrote there."""
@@ -56,9 +45,9 @@ def _quiet_stderr():
 
 def topic_source(topic: str) -> tuple[str, list[str]]:
     """This notebook's graded code for ``topic`` and the notes about it (cells left out)."""
-    from autograder.notebooks import NotebookError, cells_to_module, notebook_to_module
+    from autograder.notebooks import NotebookError, cells_to_module, kernel_cells, notebook_to_module
 
-    cells = _history()
+    cells = kernel_cells()
     if cells is not None:
         extracted = cells_to_module(cells, [f"input [{i}]" for i in range(1, len(cells) + 1)])
         return extracted.source, extracted.notes

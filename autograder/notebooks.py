@@ -161,6 +161,90 @@ def choose(topic: str, py: str | None, notebook: str | None, stub: str | None) -
     return "py", f"{topic}: graded {topic}.py; {topic}.ipynb next to it was not graded (submit one of the two)"
 
 
+def kernel_cells() -> list[str] | None:
+    """The code the running IPython kernel has executed, oldest first (``None`` outside IPython).
+
+    This is the live notebook: what the student ran, saved or not. The running cell is left out.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or "In" not in getattr(shell, "user_ns", {}):
+        return None
+    return [c for c in shell.user_ns["In"][:-1] if c]
+
+
+class CheckReport:
+    """What ``check("topic")`` gives in a notebook: shown as the table of checks, never as a repr dump.
+
+    ``result`` is the :class:`~autograder.results.SubmissionResult` (``None`` when the check could not
+    run; ``error`` then says why, in one line). Attributes not found here are the result's
+    (``report.total``, ``report.checks``).
+    """
+
+    def __init__(self, result=None, error: str | None = None, width: int = 100) -> None:
+        self.result, self.error, self.width = result, error, width
+
+    def __getattr__(self, name):
+        if name in ("result", "error", "width") or self.result is None:
+            raise AttributeError(name)
+        return getattr(self.result, name)
+
+    def _console(self, record: bool):
+        import io
+
+        from rich.console import Console
+
+        from autograder.results import render_table
+
+        console = Console(file=io.StringIO(), width=self.width, record=record, color_system="standard" if record else None,
+                          force_terminal=record, force_jupyter=False)
+        render_table(self.result, console, public_only=True)
+        return console
+
+    def __repr__(self) -> str:
+        if self.result is None:
+            return f"check: {self.error}"
+        return self._console(record=False).file.getvalue().rstrip("\n")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        if self.result is None:
+            return f"<p style='color:#b42318'><strong>check:</strong> {html.escape(self.error or '')}</p>"
+        return self._console(record=True).export_html(inline_styles=True, code_format="<pre style=\"font-family:monospace;line-height:1.3\">{code}</pre>")
+
+    def _repr_markdown_(self) -> str:
+        return "```\n" + repr(self) + "\n```"
+
+
+def check_in_notebook(topic: str, cells: list[str]) -> CheckReport:
+    """The public checks of ``topic`` on these cells' imports and definitions, in the sandbox."""
+    import tempfile
+    from pathlib import Path
+
+    from autograder import course as course_mod
+    from autograder.course import CourseError
+    from autograder.grading import GradingError, self_check
+
+    try:
+        course = course_mod.load()
+        course.topic(topic)
+    except CourseError as exc:
+        return CheckReport(error=str(exc).splitlines()[0])
+    extracted = cells_to_module(cells, [f"input [{i}]" for i in range(1, len(cells) + 1)])
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
+        (Path(tmp) / f"{topic}.py").write_text(extracted.source, encoding="utf-8")
+        try:
+            result = self_check(topic, tmp, show=False, course=course)
+        except GradingError as exc:
+            return CheckReport(error=f"the checks could not run: {str(exc).splitlines()[0]}")
+    result.notes = [*extracted.notes, *result.notes]
+    return CheckReport(result)
+
+
 # --------------------------------------------------------------------------------------------------
 # Exercise notebooks, generated from solutions/
 # --------------------------------------------------------------------------------------------------
@@ -265,5 +349,5 @@ def notebook_text(nb) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-__all__ = ["Chunk", "exercise_notebook", "split_module", "ANSWER_TAG", "CHECK_TAG", "Extracted", "NotebookError", "cells_to_module", "choose",
+__all__ = ["CheckReport", "Chunk", "check_in_notebook", "kernel_cells", "exercise_notebook", "split_module", "ANSWER_TAG", "CHECK_TAG", "Extracted", "NotebookError", "cells_to_module", "choose",
            "notebook_to_module", "strip_magics"]

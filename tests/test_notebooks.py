@@ -120,3 +120,58 @@ def test_gradescope_finds_a_notebook_submission(tmp_path):
     (tmp_path / "sub" / "inner").mkdir(parents=True)
     (tmp_path / "sub" / "inner" / "backprop.ipynb").write_text(_notebook(SOLUTION), encoding="utf-8")
     assert find_submission(tmp_path / "sub", COURSE.topic_names) == tmp_path / "sub" / "inner"
+
+
+def _public_hint(topic: str, check: str) -> str:
+    import ast
+
+    tree = ast.parse((COURSE.checks_dir / "public" / f"test_{topic}.py").read_text(encoding="utf-8"))
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == check)
+    deco = next(d for d in node.decorator_list if isinstance(d, ast.Call) and ast.unparse(d.func).endswith("mark.hint"))
+    return ast.literal_eval(deco.args[0])
+
+
+def test_a_student_fills_one_function_of_a_released_notebook_and_checks_it(tmp_path):
+    """Headless, as a new user: the release's notebook, one function written (with a mistake), run all.
+
+    The kernel imports the release's own package (no hidden checks there); the check cell grades the
+    code the kernel has run (never saved to disk) and shows the table and the hint; a wrong topic name
+    is one line.
+    """
+    import os
+    import re
+
+    from nbclient import NotebookClient
+
+    from autograder.release import build_release
+
+    release = build_release(tmp_path / "release", course=COURSE)
+    nb = nbformat.read(str(release / "exercises" / "neurons.ipynb"), as_version=4)
+    answers = [c for c in nb.cells if ANSWER_TAG in c.metadata.get("tags", [])]
+    target = next(i for i, c in enumerate(nb.cells) if c in answers and "def count_parameters" in c.source)
+    nb.cells[target].source = "def count_parameters(layer_sizes):\n    return sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))\n"
+    nb.cells.append(nbf.new_code_cell("from autograder import check\ncheck('no_such_topic')"))
+    env = {"PYTHONPATH": str(release), "HOME": str(tmp_path), "IPYTHONDIR": str(tmp_path / "ipython"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3",
+                       resources={"metadata": {"path": str(release / "exercises")}}).execute()
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    check_cell = nb.cells[target + 1]
+    assert "check(" in check_cell.source
+    assert not [o for o in check_cell.outputs if o.output_type == "error"], check_cell.outputs
+    [shown] = [o for o in check_cell.outputs if o.output_type == "execute_result"]
+    text, page = shown.data["text/plain"], shown.data["text/html"]
+    assert "SubmissionResult(" not in text and "count_parameters" in text and "<pre" in page
+    flat = " ".join(text.split())
+    hint = " ".join(_public_hint("neurons", "test_count_parameters_digit_network").split())
+    assert hint[:60] in flat, text
+    assert re.search(r"failed", flat)
+    wrong = nb.cells[-1]
+    assert not [o for o in wrong.outputs if o.output_type == "error"]
+    [line] = [o.data["text/plain"] for o in wrong.outputs if o.output_type == "execute_result"]
+    assert line.startswith("check: ") and "no_such_topic" in line and "\n" not in line
