@@ -24,11 +24,12 @@ def test_release_holds_the_student_files_only(release):
     assert (release / "course.toml").is_file() and (release / "pyproject.toml").is_file()
     assert (release / "README.md").is_file()
     assert sorted(p.stem for p in (release / "exercises").glob("*.py")) == sorted(COURSE.topic_names)
+    assert sorted(p.stem for p in (release / "exercises").glob("*.ipynb")) == sorted(COURSE.topic_names)
     assert (release / "autograder" / "checks" / "public").is_dir()
     assert (release / "autograder" / "datasets" / "__init__.py").is_file()
     assert not (release / "solutions").exists()
     assert not (release / "autograder" / "checks" / "hidden").exists()
-    assert not (release / "autograder" / "nbgrader_export.py").exists()  # holds the nbgrader hidden tests
+    assert not (release / "autograder" / "nbgrader_export.py").exists()  # an instructor's tool
     assert not list(release.rglob("__pycache__")) and not list(release.rglob("*.pyc"))
 
 
