@@ -88,6 +88,9 @@ def cells_to_module(cells: list[str], labels: list[str] | None = None) -> Extrac
         except SyntaxError as exc:
             notes.append(f"{label} does not parse (line {exc.lineno}: {exc.msg}); it was left out")
             continue
+        except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
+            notes.append(f"{label} does not parse ({type(exc).__name__}); it was left out")
+            continue
         lines = code.splitlines()
         for node in tree.body:
             if not _kept(node):
@@ -104,24 +107,30 @@ def cells_to_module(cells: list[str], labels: list[str] | None = None) -> Extrac
     return Extracted("\n\n\n".join(parts) + "\n" if parts else "", notes, definitions=defs)
 
 
+def _meta(cell: dict) -> tuple[dict, list]:
+    """(nbgrader metadata, tags) of a cell, empty where the notebook holds something else."""
+    meta = cell.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    nbg, tags = meta.get("nbgrader"), meta.get("tags")
+    return (nbg if isinstance(nbg, dict) else {}), (tags if isinstance(tags, list) else [])
+
+
 def _is_grader_cell(cell: dict) -> bool:
-    meta = cell.get("metadata") or {}
-    nbg = meta.get("nbgrader") or {}
-    tags = meta.get("tags") or []
+    nbg, tags = _meta(cell)
     return bool(nbg.get("grade") and not nbg.get("solution")) or CHECK_TAG in tags
 
 
 def _is_answer(cell: dict) -> bool:
-    meta = cell.get("metadata") or {}
-    return ANSWER_TAG in (meta.get("tags") or []) or bool((meta.get("nbgrader") or {}).get("solution"))
+    nbg, tags = _meta(cell)
+    return ANSWER_TAG in tags or bool(nbg.get("solution"))
 
 
 def notebook_to_module(text: str | bytes, name: str = "notebook.ipynb") -> Extracted:
     """The graded source of a notebook file's text; :class:`NotebookError` if it is not a notebook."""
     try:
         doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise NotebookError(f"{name} is not a valid notebook (invalid JSON: {exc})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise NotebookError(f"{name} is not a valid notebook (invalid JSON: {str(exc)[:200]})") from None
     cells = doc.get("cells") if isinstance(doc, dict) else None
     if not isinstance(cells, list):
         raise NotebookError(f"{name} is not a notebook (no list of cells)")
@@ -130,7 +139,10 @@ def notebook_to_module(text: str | bytes, name: str = "notebook.ipynb") -> Extra
         if not isinstance(cell, dict) or cell.get("cell_type") != "code" or _is_grader_cell(cell):
             continue
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            continue  # not a cell's text: nothing to grade in it
         answers += _is_answer(cell)
         codes.append(source)
         labels.append(f"{name} cell {i}")
@@ -300,11 +312,9 @@ def split_module(text: str, filename: str = "<string>") -> tuple[str, list[Chunk
 
 
 def _stub_code(code: str) -> str:
-    from autograder.stubs import HEADER, make_stub
+    from autograder.stubs import student_stub
 
-    stub = make_stub(code + "\n")
-    first = HEADER.split("{", 1)[0]
-    return "\n".join(line for line in stub.splitlines() if not line.startswith(first)).strip("\n")
+    return student_stub(code + "\n").strip("\n")
 
 
 def check_code(topic: str) -> str:

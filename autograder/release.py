@@ -19,7 +19,7 @@ from pathlib import Path
 from autograder import course as course_mod
 from autograder.course import PACKAGE_DIR, Course
 from autograder.notebooks import exercise_notebook, notebook_text
-from autograder.stubs import make_stub
+from autograder.stubs import student_stub
 
 #: Paths inside the package that never leave the instructor's hands: the hidden checks (with their
 #: secret held-out seeds), and the nbgrader exporter (an instructor's tool; it holds no test code).
@@ -92,7 +92,7 @@ def build_release(out: str | Path, *, course: Course | None = None, force: bool 
         if not src.is_file():
             raise ReleaseError(f"no reference solution {src} to make the exercise from")
         text = src.read_text(encoding="utf-8")
-        (exercises / src.name).write_text(make_stub(text, str(src)), encoding="utf-8")
+        (exercises / src.name).write_text(student_stub(text, str(src)), encoding="utf-8")
         notebook = exercise_notebook(text, topic, course.topic(topic).title, str(src))
         (exercises / f"{topic}.ipynb").write_text(notebook_text(notebook), encoding="utf-8")
     copy_package(out, hidden=False)

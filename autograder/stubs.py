@@ -81,6 +81,11 @@ def make_stub(text: str, filename: str = "<string>") -> str:
     return HEADER.format(name=Path(filename).name) + "".join(out)
 
 
+def student_stub(text: str, filename: str = "<string>") -> str:
+    """The stub as students get it: :func:`make_stub` without the authors' "generated from" header."""
+    return make_stub(text, filename).split("\n", 1)[1]
+
+
 def solution_lines(text: str, filename: str = "<string>") -> set[str]:
     """The code lines that only solution regions hold (what a stub must never contain)."""
     lines = text.splitlines()

@@ -56,6 +56,22 @@ def test_grader_cells_are_skipped_and_empty_notebooks_are_named():
         notebook_to_module(_notebook("print('hi')"), "x.ipynb")
 
 
+def test_hostile_notebooks_are_an_outcome_not_a_crash():
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(NotebookError, match="not a valid notebook"):
+        notebook_to_module(deep, "x.ipynb")
+    doc = {"cells": [
+        {"cell_type": "code", "metadata": [], "source": [1, 2]},
+        {"cell_type": "code", "metadata": {"tags": "answer", "nbgrader": 3}, "source": "x = (" * 10_000 + ")" * 10_000},
+        {"cell_type": "code", "metadata": {}, "source": "def f():\n    return 1\x00"},
+        {"cell_type": "code", "metadata": {}, "source": ["def g():\n", "    return 2\n"]},
+        "not a cell",
+    ]}
+    out = notebook_to_module(json.dumps(doc), "x.ipynb")
+    assert out.source.strip() == "def g():\n    return 2"
+    assert [n.split(" (")[0] for n in out.notes] == ["x.ipynb cell 2 does not parse", "x.ipynb cell 3 does not parse"]
+
+
 def test_choose_grades_the_py_unless_it_is_the_untouched_stub():
     assert choose("t", "code", None, None) == ("py", None)
     assert choose("t", None, "{}", None) == ("ipynb", None)

@@ -10,7 +10,7 @@ import pytest
 
 from autograder import course as course_mod
 from autograder.release import ReleaseError, build_release, find_leaks, secret_lines
-from autograder.stubs import make_stub, solution_lines
+from autograder.stubs import make_stub, solution_lines, student_stub
 
 COURSE = course_mod.load()
 
@@ -36,7 +36,10 @@ def test_release_holds_the_student_files_only(release):
 def test_release_exercises_are_the_stubs(release):
     for topic in COURSE.topic_names:
         src = COURSE.solutions_dir / f"{topic}.py"
-        assert (release / "exercises" / src.name).read_text(encoding="utf-8") == make_stub(src.read_text(encoding="utf-8"), str(src))
+        released = (release / "exercises" / src.name).read_text(encoding="utf-8")
+        assert released == student_stub(src.read_text(encoding="utf-8"), str(src))
+        assert "edit the solution" not in released  # no instruction meant for authors
+        assert released in make_stub(src.read_text(encoding="utf-8"), str(src))
 
 
 def _lines(path: Path) -> set[str]:
