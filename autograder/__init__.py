@@ -20,16 +20,15 @@ def check(topic: str | None = None, folder: str | None = None, **kwargs):
     :class:`~autograder.notebooks.CheckReport` that the notebook shows as the table of checks; a
     mistake such as an unknown topic is one line, not a traceback.
     """
-    from autograder.notebooks import kernel_cells
+    from autograder.notebooks import check_in_notebook, kernel_cells
 
-    cells = kernel_cells() if folder is None and topic is not None and not kwargs else None
-    if cells is None:
+    cells = kernel_cells()
+    if cells is None or kwargs:
         from autograder.grading import self_check
 
         return self_check(topic=topic, folder=folder, **kwargs)
-    from autograder.notebooks import check_in_notebook
-
-    return check_in_notebook(topic, cells)
+    # in a notebook: the live code for one topic, else the folder; shown as a table either way
+    return check_in_notebook(topic, cells if folder is None and topic is not None else None, folder)
 
 
 def grade(submission: str, **kwargs):

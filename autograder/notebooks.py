@@ -232,8 +232,12 @@ class CheckReport:
         return "```\n" + repr(self) + "\n```"
 
 
-def check_in_notebook(topic: str, cells: list[str]) -> CheckReport:
-    """The public checks of ``topic`` on these cells' imports and definitions, in the sandbox."""
+def check_in_notebook(topic: str | None, cells: list[str] | None, folder=None) -> CheckReport:
+    """The public checks of ``topic`` on these cells' imports and definitions, in the sandbox.
+
+    Without ``cells`` the files of ``folder`` (default ./exercises) are checked, as ``autograder
+    check`` does; either way the result is a :class:`CheckReport`, and a mistake is one line.
+    """
     import tempfile
     from pathlib import Path
 
@@ -243,17 +247,22 @@ def check_in_notebook(topic: str, cells: list[str]) -> CheckReport:
 
     try:
         course = course_mod.load()
-        course.topic(topic)
+        if topic is not None:
+            course.topic(topic)
     except CourseError as exc:
         return CheckReport(error=str(exc).splitlines()[0])
-    extracted = cells_to_module(cells, [f"input [{i}]" for i in range(1, len(cells) + 1)])
+    extracted = None
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
-        (Path(tmp) / f"{topic}.py").write_text(extracted.source, encoding="utf-8")
+        if cells is not None:
+            extracted = cells_to_module(cells, [f"input [{i}]" for i in range(1, len(cells) + 1)])
+            (Path(tmp) / f"{topic}.py").write_text(extracted.source, encoding="utf-8")
+            folder = tmp
         try:
-            result = self_check(topic, tmp, show=False, course=course)
-        except GradingError as exc:
+            result = self_check(topic, folder, show=False, course=course)
+        except (GradingError, CourseError) as exc:
             return CheckReport(error=f"the checks could not run: {str(exc).splitlines()[0]}")
-    result.notes = [*extracted.notes, *result.notes]
+    if extracted is not None:
+        result.notes = [*extracted.notes, *result.notes]
     return CheckReport(result)
 
 
