@@ -191,3 +191,25 @@ def test_a_student_fills_one_function_of_a_released_notebook_and_checks_it(tmp_p
     assert not [o for o in wrong.outputs if o.output_type == "error"]
     [line] = [o.data["text/plain"] for o in wrong.outputs if o.output_type == "execute_result"]
     assert line.startswith("check: ") and "no_such_topic" in line and "\n" not in line
+
+
+def test_similarity_compares_the_graded_code_of_notebook_submissions(tmp_path):
+    """A copy handed in as a notebook is compared with one handed in as a module (the term's report)."""
+    from types import SimpleNamespace
+
+    from autograder.results import SubmissionResult
+    from autograder.term import finish, load_inputs
+
+    solution = (COURSE.solutions_dir / "neurons.py").read_text(encoding="utf-8")
+    root, out = tmp_path / "class", tmp_path / "out"
+    for name in ("alice", "bob", "carol"):
+        (root / name).mkdir(parents=True)
+    (root / "alice" / "neurons.ipynb").write_text(_notebook(solution, "print('exploring')"), encoding="utf-8")
+    (root / "bob" / "neurons.py").write_text(solution, encoding="utf-8")
+    (root / "carol" / "neurons.py").write_text(make_stub(solution, "neurons.py"), encoding="utf-8")
+    entries = discover(root)
+    results = [SubmissionResult(e.name) for e in entries]
+    finish(SimpleNamespace(entries=entries, results=results, out=out, topics=["neurons"]), COURSE, load_inputs(course=COURSE))
+    rows = (out / "similarity.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[1].startswith("neurons,alice,bob,"), rows
+    assert float(rows[1].rsplit(",", 1)[1]) > 0.9
