@@ -55,7 +55,7 @@ from typing import Any, Callable, Iterable
 
 from autograder import course as course_mod
 from autograder.course import Course, CourseError
-from autograder.grading import MAX_FILE_BYTES, GradingError, SubmissionError, grade_submission, sandbox_config, warn_protections
+from autograder.grading import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, GradingError, SubmissionError, grade_submission, sandbox_config, warn_protections
 from autograder.results import CSV_COLUMNS, SubmissionResult, _cell, declare_topics, to_csv_row, to_gradescope_dict, to_markdown
 
 __all__ = ["BatchError", "BatchSummary", "Entry", "discover", "grade_all", "materialize", "read_gradebook"]
@@ -145,7 +145,7 @@ def discover(root: str | Path) -> list[Entry]:
       assignment folders. Each ``<student>/<assignment>`` is a submission named ``<student>``
       (``<student>-<assignment>`` when the class has more than one assignment); a student
       folder without any assignment folder is a submission too. The ``.py`` modules of the
-      assignment folder are graded; notebooks are not converted.
+      assignment folder are graded, and its ``<topic>.ipynb`` notebooks (see :mod:`autograder.notebooks`).
     - **Gradescope export**: ``root`` holds ``submission_metadata.yml``; each
       ``submission_<id>/`` folder is a submission named after its folder.
     - **plain**: every entry is a submission: a folder of modules or a ``.zip`` of them, named
@@ -237,8 +237,12 @@ def _walk_modules(folder: Path, modules: set[str]) -> list[PurePosixPath]:
     return found
 
 
-def _read_capped(stream, limit: int = MAX_FILE_BYTES + 1) -> bytes:
-    """At most ``limit`` bytes: enough for grade_submission to see that a file is too large."""
+def _read_capped(stream, limit: int | None = None) -> bytes:
+    """At most ``limit`` bytes (by default the limit of a ``.py``, or of a notebook, plus one): enough for
+    grade_submission to see that a file is too large."""
+    if limit is None:
+        notebook = str(getattr(stream, "name", "")).endswith(".ipynb")
+        limit = (MAX_NOTEBOOK_BYTES if notebook else MAX_FILE_BYTES) + 1
     return stream.read(limit)
 
 
@@ -321,14 +325,14 @@ def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
 
 
 def read_modules(entry: Entry, modules: Iterable[str]) -> dict[str, bytes]:
-    """The bytes of the entry's course modules (``<topic>.py``), by file name.
+    """The bytes of the entry's course modules (``<topic>.py`` or ``<topic>.ipynb``), by file name.
 
     A zip is read with :func:`_zip_modules`; a folder gives its regular files (no symbolic links).
     Either way the shallowest folder holding course modules is the one graded. Raises
     :class:`SubmissionError` when the entry can't be read; an entry without modules gives ``{}``
     (every topic "not submitted").
     """
-    names = {f"{m}.py" for m in modules}
+    names = {f"{m}.{kind}" for m in modules for kind in ("py", "ipynb")}
     if entry.kind == "unsupported":
         raise SubmissionError(f"{entry.source.name} is not a folder or a .zip of Python modules")
     if entry.kind == "zip":
@@ -380,7 +384,7 @@ def source_hash(entry: Entry, modules: Iterable[str]) -> str:
         except OSError as exc:
             h.update(f"unreadable: {exc}".encode())
     elif entry.kind == "folder":
-        names = {f"{m}.py" for m in modules}
+        names = {f"{m}.{kind}" for m in modules for kind in ("py", "ipynb")}
         try:
             for rel in sorted(_walk_modules(entry.source, names)):
                 with open(entry.source.joinpath(*rel.parts), "rb") as f:

@@ -49,12 +49,13 @@ def main() -> None:
 @main.command()
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if exercises/ differs from what solutions/ gives.")
 def stubs(check_only: bool) -> None:
-    """Generate exercises/ (student stubs) from solutions/."""
+    """Generate exercises/ (student stubs: <topic>.py and <topic>.ipynb) from solutions/."""
     from autograder.stubs import MarkerError, generate
 
     course = _course()
     try:
-        changed = generate(course.solutions_dir, course.exercises_dir, check=check_only)
+        changed = generate(course.solutions_dir, course.exercises_dir, check=check_only,
+                           titles={t.name: t.title for t in course.topics})
     except MarkerError as exc:
         raise click.ClickException(str(exc)) from exc
     if check_only:
@@ -277,16 +278,14 @@ def nbgrader(out: Path, assignment: str, topics: tuple[str, ...], force: bool) -
     submitted/<student>/ASSIGNMENT/; nbgrader autograde ASSIGNMENT; nbgrader export.
     """
     try:
-        from autograder.nbgrader_export import ExportError, export, untested_functions
-    except ImportError as exc:  # a student release leaves the exporter (it holds hidden tests) out
+        from autograder.nbgrader_export import ExportError, export
+    except ImportError as exc:  # a student release leaves the exporter out
         raise click.ClickException(f"the nbgrader export is not part of this copy of the course ({exc})") from exc
     course = _course()
     try:
         folder = export(out, course=course, assignment=assignment, topics=list(topics) or None, force=force)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from exc
-    for name in untested_functions(course):
-        click.echo(f"note: {name} has no hidden nbgrader test; its test cell runs the docstring's examples only", err=True)
     click.echo(f"nbgrader course: {folder}\nnext: cd {folder} && nbgrader generate_assignment {assignment}")
 
 

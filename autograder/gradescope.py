@@ -89,7 +89,7 @@ autograder (Ubuntu 22.04 or 24.04 base image). Topics graded: {topics}; {points:
 
 - `setup.sh`: installs bubblewrap, Python {python} and `requirements.txt` (pinned to the versions
   the course was tested with) in `/autograder/venv`.
-- `run_autograder`: grades `/autograder/submission` (the student's `<topic>.py` files, loose or in
+- `run_autograder`: grades `/autograder/submission` (the student's `<topic>.py` or `<topic>.ipynb` files, loose or in
   one folder of a zip) and writes `/autograder/results/results.json`.
 - Set the assignment's total to {points:g} points. Each check is one Gradescope test with its
   feedback; failed checks name their hint, never the check's code.
@@ -201,7 +201,7 @@ def find_submission(folder: Path, topics: list[str]) -> Path:
     """The folder of the submission that holds the course's modules (loose files, or one folder of a zip)."""
     if not folder.is_dir():
         raise GradescopeError(f"{folder} does not exist; is AUTOGRADER_GS_ROOT right?")
-    wanted = {f"{t}.py" for t in topics}
+    wanted = {f"{t}.{kind}" for t in topics for kind in ("py", "ipynb")}
     best, best_count = folder, len(wanted & {p.name for p in folder.iterdir()})
     for path in sorted(folder.rglob("*"), key=lambda p: (len(p.parts), str(p))):
         rel = path.relative_to(folder)

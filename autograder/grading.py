@@ -1,6 +1,7 @@
 """Grade one submission: read it, start its sandbox, run the checks with pytest, collect results.
 
-A submission is a folder holding some or all of the course's modules (``activations.py``, ...).
+A submission is a folder holding some or all of the course's modules (``activations.py``, ...) or notebooks
+(``activations.ipynb``: their definitions are graded, see :mod:`autograder.notebooks`).
 Modules it lacks score zero as "not submitted"; files that are not course modules are ignored.
 """
 
@@ -14,12 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from autograder import course as course_mod
+from autograder import notebooks
 from autograder.course import Course, CourseError
 from autograder.results import GRADER_FAULT, SubmissionResult, TopicSummary, declare_topics
 from autograder.sandbox.client import Sandbox, SandboxConfig, SandboxStartError, Zygote, missing_protections
 from autograder.sandbox.proxy import Session
 
 MAX_FILE_BYTES = 1 * 2**20
+#: Notebooks keep their outputs (plots), so they may be larger; only their code is graded.
+MAX_NOTEBOOK_BYTES = 32 * 2**20
 _warned: set[str] = set()
 
 
@@ -31,25 +35,62 @@ class SubmissionError(ValueError):
     """The submission can't be read at all (its row still gets a zero and this reason)."""
 
 
-def read_submission(path: Path, topics: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """(files to send to the sandbox, unreadable files with the reason) for a submission folder."""
+def read_submission(path: Path, topics: list[str], *, stub=None, notes: list[str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """(files to send to the sandbox, unreadable files with the reason) for a submission folder.
+
+    A topic is ``<topic>.py`` or ``<topic>.ipynb`` (its definitions, see :mod:`autograder.notebooks`);
+    when both are there :func:`autograder.notebooks.choose` picks one (``stub(topic)`` gives the
+    released stub) and a line saying which goes to ``notes``.
+    """
     if not path.exists():
         raise SubmissionError(f"{path} does not exist")
     if not path.is_dir():
-        raise SubmissionError(f"{path} is not a folder of Python modules")
+        raise SubmissionError(f"{path} is not a folder of Python modules or notebooks")
     files, problems = {}, {}
     for name in topics:
-        f = path / f"{name}.py"
-        if not f.is_file():
+        texts = {}
+        for kind, limit in (("py", MAX_FILE_BYTES), ("ipynb", MAX_NOTEBOOK_BYTES)):
+            f = path / f"{name}.{kind}"
+            if not f.is_file():
+                continue
+            if f.stat().st_size > limit:
+                problems[name] = f"{f.name} is larger than {limit // 2**20} MiB"
+                continue
+            try:
+                texts[kind] = f.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                problems[name] = f"{f.name} is not UTF-8 text"
+        if not texts:
             continue
-        if f.stat().st_size > MAX_FILE_BYTES:
-            problems[name] = f"{f.name} is larger than {MAX_FILE_BYTES // 2**20} MiB"
+        problems.pop(name, None)
+        kind, note = notebooks.choose(name, texts.get("py"), texts.get("ipynb"), stub(name) if stub and len(texts) == 2 else None)
+        if note and notes is not None:
+            notes.append(note)
+        if kind == "py":
+            files[f"{name}.py"] = texts["py"]
             continue
         try:
-            files[f.name] = f.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            problems[name] = f"{f.name} is not UTF-8 text"
+            extracted = notebooks.notebook_to_module(texts["ipynb"], f"{name}.ipynb")
+        except notebooks.NotebookError as exc:
+            problems[name] = str(exc)
+            continue
+        files[f"{name}.py"] = extracted.source
+        if notes is not None:
+            notes += extracted.notes
     return files, problems
+
+
+def released_stub(course: Course, topic: str) -> str | None:
+    """The exercise stub of ``topic`` as released (made from the solution, else the course's exercises/)."""
+    from autograder.stubs import make_stub
+
+    for src, make in ((course.solutions_dir / f"{topic}.py", True), (course.exercises_dir / f"{topic}.py", False)):
+        try:
+            text = src.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        return make_stub(text, str(src)) if make else text
+    return None
 
 
 def check_files(course: Course, topics: list[str], *, public_only: bool) -> list[Path]:
@@ -117,7 +158,8 @@ def grade_submission(
     label = name or path.name
     declared = [t for t in declare_topics(course.topics) if t.name in names]
     try:
-        files, problems = read_submission(path, names)
+        notes: list[str] = []
+        files, problems = read_submission(path, names, stub=lambda t: released_stub(course, t), notes=notes)
     except SubmissionError as exc:
         if sandbox is not None:
             sandbox.close()
@@ -159,7 +201,8 @@ def grade_submission(
         raise GradingError(f"pytest stopped with exit code {code} while grading {label}")
     if public_only:
         declared = _public_topics(declared, plugin.results)
-    result = SubmissionResult(label, checks=plugin.results, topics=declared, duration=time.perf_counter() - start, protections=protections)
+    result = SubmissionResult(label, checks=plugin.results, topics=declared, duration=time.perf_counter() - start,
+                              protections=protections, notes=notes)
     faults = [c for c in result.checks if c.status == "grader_error"]
     if faults:  # the grader's fault, decided from the checks' status: the score is not final
         result.error = (f"{GRADER_FAULT}: {len(faults)} check(s) could not run after retries; grade again "

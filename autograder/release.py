@@ -1,6 +1,7 @@
 """Build the student release: everything a student needs to work and self-check, nothing that grades.
 
-The bundle holds ``course.toml``, ``exercises/`` (the stubs, generated here from ``solutions/``),
+The bundle holds ``course.toml``, ``exercises/`` (the notebooks and the ``.py`` stubs, generated here
+from ``solutions/``),
 the ``autograder`` package with its public checks and data sets, ``pyproject.toml`` and a student
 ``README.md``. It never holds ``solutions/``, ``autograder/checks/hidden/`` (the hidden checks and
 their secret held-out seeds) or anything else the grade depends on; ``autograder check`` works from
@@ -17,10 +18,11 @@ from pathlib import Path
 
 from autograder import course as course_mod
 from autograder.course import PACKAGE_DIR, Course
-from autograder.stubs import make_stub
+from autograder.notebooks import exercise_notebook, notebook_text
+from autograder.stubs import student_stub
 
-#: Paths inside the package that grade and so never leave the instructor's hands: the hidden checks
-#: (with their secret held-out seeds) and the hidden tests of the nbgrader export.
+#: Paths inside the package that never leave the instructor's hands: the hidden checks (with their
+#: secret held-out seeds), and the nbgrader exporter (an instructor's tool; it holds no test code).
 SECRET_PARTS = ("checks/hidden", "nbgrader_export.py")
 #: Build and editor debris that is never copied.
 _JUNK = ("__pycache__", "*.pyc", "*.pyo", "*.egg-info", ".pytest_cache", ".ipynb_checkpoints", ".*.tmp")
@@ -89,7 +91,10 @@ def build_release(out: str | Path, *, course: Course | None = None, force: bool 
         src = course.solutions_dir / f"{topic}.py"
         if not src.is_file():
             raise ReleaseError(f"no reference solution {src} to make the exercise from")
-        (exercises / src.name).write_text(make_stub(src.read_text(encoding="utf-8"), str(src)), encoding="utf-8")
+        text = src.read_text(encoding="utf-8")
+        (exercises / src.name).write_text(student_stub(text, str(src)), encoding="utf-8")
+        notebook = exercise_notebook(text, topic, course.topic(topic).title, str(src))
+        (exercises / f"{topic}.ipynb").write_text(notebook_text(notebook), encoding="utf-8")
     copy_package(out, hidden=False)
     (out / "README.md").write_text(student_readme(course), encoding="utf-8")
     (out / ".gitignore").write_text(".venv/\n__pycache__/\n*.egg-info/\n", encoding="utf-8")
@@ -110,24 +115,41 @@ Python 3.10 or newer, on Linux or macOS:
 
 ```bash
 python3 -m venv .venv
-.venv/bin/pip install -e .
+.venv/bin/pip install -e . jupyterlab
 ```
 
 This installs NumPy, Keras (with TensorFlow), scikit-learn and the `autograder` command.
 Optional, Linux: `sudo apt-get install bubblewrap` lets the self-check run your code fully confined.
 
-## Work
+In Colab, which has its own TensorFlow: upload this folder (or clone it), then in a cell
+`%pip install --no-deps -e /content/<this folder>` and
+`%pip install "pytest>=8" "rich>=13" "click>=8.1" "nbformat>=5.9" "jsonschema>=4.20" "psutil>=5.9"`; keep Colab's
+TensorFlow and Keras.
 
-Each topic is one file in `exercises/`, in this order:
+## Work in the notebooks
+
+Each topic is a notebook in `exercises/` (and the same exercise as a `.py` module, for those who
+prefer an editor), in this order:
 
 | # | file | topic | points |
 |---|---|---|---|
 {rows}
 
-Read the module's lesson (its docstring) and each function's docstring: formula, shapes, an
-example. Replace every `raise NotImplementedError("TODO: ...")` with your code; the TODO says what
-to think about. Keep the function names and signatures. A module may import NumPy, Keras and the
-standard library, never another exercise.
+Open `exercises/{first}.ipynb` in Jupyter, JupyterLab, VS Code or Colab (start it from this
+folder). Read the lesson, then fill in each code cell that says `raise NotImplementedError("TODO:
+...")`; keep the function names and signatures. Run the cell, then the check cell below it:
+
+```python
+from autograder import check
+
+check("{first}")
+```
+
+It grades the code your notebook has run (its imports, functions and classes, saved or not) with
+the public checks, in a separate, limited process, and shows the table of checks with a hint for
+each one that fails. Other code of the notebook (plots, training runs, `print`) is not graded and
+does not get in the way. A module may import NumPy, Keras and the standard library, never another
+exercise.
 
 The data sets of the Keras topics are in the package, offline:
 
@@ -136,7 +158,9 @@ from autograder.datasets import load_topic
 split = load_topic("mlp")        # split.X_train, split.y_train, split.X_val, split.y_val, ...
 ```
 
-## Check your work
+## Or work in the `.py` modules
+
+Replace every `raise NotImplementedError("TODO: ...")` in `exercises/<topic>.py`, then:
 
 ```bash
 .venv/bin/autograder check {first}          # one topic
@@ -144,12 +168,9 @@ split = load_topic("mlp")        # split.X_train, split.y_train, split.X_val, sp
 .venv/bin/python -m autograder check {first} # the same, without the script on PATH
 ```
 
-or, in a notebook started from this folder: `from autograder import check; check("{first}")`.
-
 Each check ends as passed, failed (with the call, expected and received values and a hint), error
 (your exception, with its traceback), timed out, crashed or not attempted (the TODO is still
-there). Your code runs in a separate, limited process, so a crash or an endless loop costs one
-check, not the session.
+there). A crash or an endless loop costs one check, not the session.
 
 **The public checks are a subset.** The self-check runs only the public checks and says
 "N of M public checks pass; hidden checks decide the grade". Hidden checks, run by your instructor,
@@ -159,8 +180,10 @@ budget. Passing every public check is a good sign, not a grade.
 
 ## Hand in
 
-Hand in the files of `exercises/` as your instructor tells you (a folder or zip with
-`{first}.py` ...). Files you don't hand in score zero for their topic; extra files are ignored.
+Hand in your work as your instructor tells you: the notebooks (`{first}.ipynb` ...) or the modules
+(`{first}.py` ...), in a folder or zip. For each topic hand in one of the two; if both are there the
+`.py` is graded, unless it is still the untouched exercise (then the notebook is), and your result
+says which one was graded. Topics you don't hand in score zero; extra files are ignored.
 """
 
 

@@ -298,10 +298,12 @@ class SubmissionResult:
     duration: float = 0.0
     protections: list[str] = field(default_factory=list)
     grader_failed: bool = False
+    notes: list[str] = field(default_factory=list)  # what was graded when it was a choice (notebook or .py)
 
     def __post_init__(self) -> None:
         self.submission = clean_text(self.submission)
         self.error = clean_text(self.error) if self.error else self.error
+        self.notes = [clean_text(n) for n in self.notes]
 
     @property
     def incomplete(self) -> bool:
@@ -373,6 +375,7 @@ class SubmissionResult:
             "duration": self.duration,
             "protections": list(self.protections),
             "grader_failed": self.grader_failed,
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -396,6 +399,7 @@ class SubmissionResult:
             duration=float(data.get("duration", 0.0)),
             protections=list(data.get("protections", [])),
             grader_failed=bool(data.get("grader_failed", False)),
+            notes=list(data.get("notes", [])),
         )
 
 
@@ -498,6 +502,8 @@ def to_gradescope_dict(
     output = f"Score: {_score_line(result)}."
     if result.error:
         output = f"Your submission could not be graded: {result.error}\n\n{output}"
+    if result.notes:
+        output = "".join(f"Note: {n}\n" for n in result.notes) + "\n" + output
     if result.incomplete:
         output = f"{GRADER_FAULT[0].upper() + GRADER_FAULT[1:]}: this score is incomplete and will be graded again.\n\n{output}"
     counts = {k: n for k, n in result.counts().items() if n}
@@ -640,7 +646,7 @@ def to_csv_row(result: SubmissionResult, topics: Iterable[Any]) -> dict[str, Any
     for name in names:
         unfinished = result.grader_failed or (name in summary and summary[name].counts.get("grader_error"))
         row[name] = "incomplete" if unfinished else round(summary[name].points, 4) if name in summary else 0.0
-    row["error"] = _cell(result.error or "")
+    row["error"] = _cell(result.error or "; ".join(f"note: {n}" for n in result.notes))
     return row
 
 
@@ -742,6 +748,8 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
     console = console or Console()
     if result.error:
         console.print(Text(f"Could not grade {result.submission}: {result.error}", style="bold red"))
+    for note in result.notes:
+        console.print(Text(f"Note: {note}", style="yellow"))
     for name, summary in result.by_topic().items():
         checks = [c for c in result.checks_of(name) if c.public or not public_only]
         if not checks:

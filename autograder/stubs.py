@@ -81,6 +81,11 @@ def make_stub(text: str, filename: str = "<string>") -> str:
     return HEADER.format(name=Path(filename).name) + "".join(out)
 
 
+def student_stub(text: str, filename: str = "<string>") -> str:
+    """The stub as students get it: :func:`make_stub` without the authors' "generated from" header."""
+    return make_stub(text, filename).split("\n", 1)[1]
+
+
 def solution_lines(text: str, filename: str = "<string>") -> set[str]:
     """The code lines that only solution regions hold (what a stub must never contain)."""
     lines = text.splitlines()
@@ -98,22 +103,30 @@ def solution_lines(text: str, filename: str = "<string>") -> set[str]:
     return inside - outside
 
 
-def generate(solutions: Path, exercises: Path, *, check: bool = False) -> list[Path]:
-    """Write ``exercises/<topic>.py`` for every ``solutions/<topic>.py``.
+def generate(solutions: Path, exercises: Path, *, check: bool = False, notebooks: bool = True,
+             titles: dict[str, str] | None = None) -> list[Path]:
+    """Write ``exercises/<topic>.py`` and ``exercises/<topic>.ipynb`` for every ``solutions/<topic>.py``.
 
-    With ``check=True`` nothing is written; the return value lists the stubs that are missing or
-    differ from what would be generated (drift).
+    The notebook is :func:`autograder.notebooks.exercise_notebook` (``titles`` names the topics;
+    default: the file name). With ``check=True`` nothing is written; the return value lists the
+    files that are missing or differ from what would be generated (drift).
     """
+    from autograder.notebooks import exercise_notebook, notebook_text
+
     changed = []
     for src in sorted(solutions.glob("*.py")):
         if src.name.startswith("_"):
             continue
-        stub = make_stub(src.read_text(encoding="utf-8"), str(src))
-        dest = exercises / src.name
-        if dest.exists() and dest.read_text(encoding="utf-8") == stub:
-            continue
-        changed.append(dest)
-        if not check:
-            exercises.mkdir(parents=True, exist_ok=True)
-            dest.write_text(stub, encoding="utf-8")
+        text = src.read_text(encoding="utf-8")
+        outputs = [(exercises / src.name, make_stub(text, str(src)))]
+        if notebooks:
+            title = (titles or {}).get(src.stem, src.stem)
+            outputs.append((exercises / f"{src.stem}.ipynb", notebook_text(exercise_notebook(text, src.stem, title, str(src)))))
+        for dest, content in outputs:
+            if dest.exists() and dest.read_text(encoding="utf-8") == content:
+                continue
+            changed.append(dest)
+            if not check:
+                exercises.mkdir(parents=True, exist_ok=True)
+                dest.write_text(content, encoding="utf-8")
     return changed

@@ -10,7 +10,7 @@ import pytest
 
 from autograder import course as course_mod
 from autograder.release import ReleaseError, build_release, find_leaks, secret_lines
-from autograder.stubs import make_stub, solution_lines
+from autograder.stubs import make_stub, solution_lines, student_stub
 
 COURSE = course_mod.load()
 
@@ -24,18 +24,22 @@ def test_release_holds_the_student_files_only(release):
     assert (release / "course.toml").is_file() and (release / "pyproject.toml").is_file()
     assert (release / "README.md").is_file()
     assert sorted(p.stem for p in (release / "exercises").glob("*.py")) == sorted(COURSE.topic_names)
+    assert sorted(p.stem for p in (release / "exercises").glob("*.ipynb")) == sorted(COURSE.topic_names)
     assert (release / "autograder" / "checks" / "public").is_dir()
     assert (release / "autograder" / "datasets" / "__init__.py").is_file()
     assert not (release / "solutions").exists()
     assert not (release / "autograder" / "checks" / "hidden").exists()
-    assert not (release / "autograder" / "nbgrader_export.py").exists()  # holds the nbgrader hidden tests
+    assert not (release / "autograder" / "nbgrader_export.py").exists()  # an instructor's tool
     assert not list(release.rglob("__pycache__")) and not list(release.rglob("*.pyc"))
 
 
 def test_release_exercises_are_the_stubs(release):
     for topic in COURSE.topic_names:
         src = COURSE.solutions_dir / f"{topic}.py"
-        assert (release / "exercises" / src.name).read_text(encoding="utf-8") == make_stub(src.read_text(encoding="utf-8"), str(src))
+        released = (release / "exercises" / src.name).read_text(encoding="utf-8")
+        assert released == student_stub(src.read_text(encoding="utf-8"), str(src))
+        assert "edit the solution" not in released  # no instruction meant for authors
+        assert released in make_stub(src.read_text(encoding="utf-8"), str(src))
 
 
 def _lines(path: Path) -> set[str]:

@@ -63,7 +63,7 @@ def test_exercises_hold_no_line_of_solution_code(topic):
 
 
 def test_exercises_do_not_drift_from_solutions():
-    drift = generate(COURSE.solutions_dir, COURSE.exercises_dir, check=True)
+    drift = generate(COURSE.solutions_dir, COURSE.exercises_dir, check=True, titles={t.name: t.title for t in COURSE.topics})
     assert drift == [], f"run `autograder stubs`: out of date: {drift}"
 
 
@@ -80,10 +80,11 @@ def test_generate_writes_and_then_reports_no_drift(tmp_path):
     sol, ex = tmp_path / "solutions", tmp_path / "exercises"
     sol.mkdir()
     (sol / "t.py").write_text(GOOD)
-    assert generate(sol, ex) == [ex / "t.py"]
+    assert generate(sol, ex) == [ex / "t.py", ex / "t.ipynb"]
     assert generate(sol, ex, check=True) == []
     (ex / "t.py").write_text("edited by hand\n")
-    assert generate(sol, ex, check=True) == [ex / "t.py"]
+    (ex / "t.ipynb").write_text("{}\n")
+    assert generate(sol, ex, check=True) == [ex / "t.py", ex / "t.ipynb"]
 
 
 @pytest.mark.parametrize(

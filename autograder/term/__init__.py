@@ -237,6 +237,7 @@ def _write(path: Path, text: str) -> Path:
 def _similarity(summary: Any, course: Any, report: TermReport) -> None:
     """Fingerprint every submission's modules (read again from the class folder) and compare them."""
     from autograder.batch import materialize
+    from autograder.grading import read_submission
     from autograder.stubs import make_stub
 
     stubs = {}
@@ -256,11 +257,14 @@ def _similarity(summary: Any, course: Any, report: TermReport) -> None:
                 folder = materialize(entry, Path(tmp) / str(i), summary.topics)
             except Exception:  # noqa: BLE001 - unreadable entries were reported by grading; nothing to compare
                 continue
+            try:  # the graded code: a notebook's definitions, as grading reads them
+                graded, _ = read_submission(folder, list(summary.topics))
+            except Exception:  # noqa: BLE001 - unreadable entries were reported by grading
+                continue
             for topic in summary.topics:
-                path = folder / f"{topic}.py"
-                if not path.is_file():
+                text = graded.get(f"{topic}.py")
+                if text is None:
                     continue
-                text = path.read_bytes().decode("utf-8", errors="replace")
                 try:
                     fp = fingerprint(text, stubs[topic])
                 except Exception as exc:  # noqa: BLE001 - a module that defeats the tokenizer is noted, not fatal

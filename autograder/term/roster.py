@@ -243,7 +243,7 @@ def _file_time(entry: Any, modules: Iterable[str]) -> datetime | None:
         if entry.kind == "folder":
             from autograder.batch import _walk_modules
 
-            found = _walk_modules(source, {f"{m}.py" for m in modules})
+            found = _walk_modules(source, {f"{m}.{kind}" for m in modules for kind in ("py", "ipynb")})
             stamps = [os.stat(source.joinpath(*rel.parts), follow_symlinks=False).st_mtime for rel in found]
         else:
             stamps = [source.stat().st_mtime]
