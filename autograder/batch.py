@@ -425,6 +425,7 @@ class _Job:
 
     def __init__(self, course_root: str, topics: list[str], out: str, masks: tuple[str, ...]) -> None:
         from autograder.sandbox.client import Zygote
+        from autograder.sandbox.judge import Judge
 
         self.course = course_mod.load(course_root)
         self.topics = topics
@@ -435,6 +436,7 @@ class _Job:
         warn_protections(self.config, stream=io.StringIO())  # the main process has said it once
         # Started from this (main) thread: bubblewrap's --die-with-parent follows the starting thread.
         self.zygote = Zygote(self.config).start()  # imports in the background
+        self.judge = Judge(self.config)  # judges Keras models; started by the first check that needs it
 
     def grade(self, task: _Task) -> _Done:
         entry = task.entry
@@ -443,7 +445,7 @@ class _Job:
         with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
             try:
                 folder = materialize(entry, Path(tmp) / "submission", self.course.topic_names)
-                result = grade_submission(folder, course=self.course, topics=self.topics, config=self.config, zygote=self.zygote, name=entry.name)
+                result = grade_submission(folder, course=self.course, topics=self.topics, config=self.config, zygote=self.zygote, judge=self.judge, name=entry.name)
             except SubmissionError as exc:
                 result = SubmissionResult(entry.name, topics=self.declared, error=str(exc), duration=time.perf_counter() - start)
             except (GradingError, CourseError) as exc:
@@ -463,10 +465,12 @@ class _Job:
 
     def close(self) -> None:
         self.zygote.close()
+        self.judge.close()
 
     def kill_all(self) -> None:
-        """Last resort (the run is being killed): end the fork server and every worker at once."""
+        """Last resort (the run is being killed): end the fork server, every worker and the judge at once."""
         self.zygote.close()
+        self.judge.close()
 
 
 def _sandbox_failure(result: SubmissionResult) -> str:

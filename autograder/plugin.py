@@ -10,7 +10,8 @@ Checks are plain pytest functions in ``autograder/checks/{public,hidden}/test_<t
         assert_close(student.softmax(z), reference.softmax(z), "softmax([[1000, 0, -1000]])")
 
 Fixtures: ``student`` (the submission's module of this topic, in the sandbox), ``reference`` (the
-reference module; hidden checks only), ``topic`` (the manifest entry). Each check's outcome is
+reference module; hidden checks only), ``topic`` (the manifest entry), ``judge`` (the process that
+judges Keras models as data, :mod:`autograder.checks.keras_models`). Each check's outcome is
 one of :data:`autograder.results.STATUSES`, recorded in ``pytest_runtest_makereport``.
 """
 
@@ -42,6 +43,7 @@ class GraderPlugin:
 
     course: Course
     session: Session
+    judge_client: object = None  # a sandbox.judge.Judge, started on first use (NumPy-only topics never start it)
     results: list[CheckResult] = field(default_factory=list)
     collect_errors: list[str] = field(default_factory=list)
 
@@ -59,6 +61,15 @@ class GraderPlugin:
     @pytest.fixture
     def student(self, topic) -> Student:
         return Student(self.session, topic.name, topic.call_budget, topic.train_budget)
+
+    @pytest.fixture
+    def judge(self):
+        """The judge process that rebuilds student models from data (see ``checks/keras_models.py``)."""
+        if self.judge_client is None:
+            from autograder.sandbox.judge import Judge
+
+            self.judge_client = Judge(self.session.sandbox.config)
+        return self.judge_client
 
     @pytest.fixture
     def reference(self, request, topic):
