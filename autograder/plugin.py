@@ -65,6 +65,9 @@ class GraderPlugin:
     @pytest.fixture
     def judge(self):
         """The judge process that rebuilds student models from data (see ``checks/keras_models.py``)."""
+        return self._judge()
+
+    def _judge(self):
         if self.judge_client is None:
             from autograder.sandbox.judge import Judge
 
@@ -76,6 +79,14 @@ class GraderPlugin:
         if _is_public(request.node.path):
             raise RuntimeError("public checks must not use the reference solution (students run them without it)")
         return reference_loader.load(topic.name, self.course)
+
+    def pytest_collection_finish(self, session) -> None:
+        """Start the judge now, in the background, if a collected check will need it: its Keras
+        import overlaps with the checks that come first. NumPy-only grading never starts it."""
+        if any("judge" in getattr(item, "fixturenames", ()) for item in session.items):
+            judge = self._judge()
+            if not judge.started:
+                judge.start()
 
     # -- outcomes ------------------------------------------------------------------------------
     def pytest_collectreport(self, report) -> None:

@@ -92,11 +92,16 @@ def _builtin_class(module, class_name: str):
     return obj
 
 
-def _builtin_function(module, name) -> bool:
-    if module not in ("keras.activations", "keras.losses", "keras.metrics") or not isinstance(name, str) or not name.isidentifier():
+def _builtin_function(name) -> bool:
+    """True when ``name`` is a built-in activation, loss or metric function. (Keras records a
+    function's module unreliably, e.g. ``builtins``; it rebuilds one by name from its own tables.)"""
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         return False
-    obj = getattr(_public(module), name, None)
-    return callable(obj) and not isinstance(obj, type) and (getattr(obj, "__module__", "") or "").startswith("keras.src.")
+    for module in ("keras.activations", "keras.losses", "keras.metrics"):
+        obj = getattr(_public(module), name, None)
+        if callable(obj) and not isinstance(obj, type) and (getattr(obj, "__module__", "") or "").startswith("keras.src."):
+            return True
+    return False
 
 
 def vet(config) -> None:
@@ -124,7 +129,7 @@ def _vet_one(node: dict) -> None:
     if name == "Functional" and module == "keras.src.models.functional" and registered in (None, "Functional"):
         return
     if name == "function":
-        if registered == "function" and _builtin_function(module, node.get("config")):
+        if registered == "function" and _builtin_function(node.get("config")):
             return
         raise Refused(f"use Keras's built-in activations and losses by name; the function `{node.get('config')}` is not one of them")
     if registered is not None or _builtin_class(module, name) is None:
