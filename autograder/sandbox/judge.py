@@ -133,7 +133,10 @@ def _vet_one(node: dict) -> None:
             return
         raise Refused(f"use Keras's built-in activations and losses by name; the function `{node.get('config')}` is not one of them")
     if registered is not None or _builtin_class(module, name) is None:
-        where = f" (defined in {str(module)[:60]})" if isinstance(module, str) and not str(module).startswith("keras") else ""
+        if isinstance(module, str) and module.startswith("keras"):
+            where = " (a class of the submission's own, under a Keras name)" if _builtin_class(module, name) else ""
+        else:
+            where = f" (defined in {str(module)[:60]})" if module else " (a class of the submission's own)"
         raise Refused(f"build the model from Keras's built-in layers; `{shown}`{where} is not one")
 
 
