@@ -223,6 +223,27 @@ def test_the_judge_answers_only_with_its_nonce_and_restarts_when_it_dies():
             j.judge(data)
 
 
+def test_the_judge_runs_confined_as_nobody_when_the_grader_is_root():
+    import os
+
+    from autograder.sandbox.client import bwrap_status
+
+    with Judge() as j:
+        j.judge({"is_model": False, "type": "int"})
+        assert j.info["pid"] != os.getpid() and j.info["keras"] == keras.__version__
+        if os.geteuid() == 0 and bwrap_status()[0] is not None:
+            assert j.info["uid"] == 65534 and j.info["pid"] < 10  # its own user and process namespace
+
+
+def test_numpy_only_grading_never_starts_the_judge(tmp_path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "neurons.py").write_text("")
+    with Judge() as j:
+        grade_submission(folder, course=course_mod.load(), topics=["neurons"], judge=j)
+        assert not j.started and j.starts == 0
+
+
 # -- graded for real: hostile and alternative submissions (no training) -------------------------------
 
 HOSTILE_MLP = '''

@@ -451,6 +451,7 @@ class Judge:
         self.token = os.urandom(8).hex()
         self.starts = 0
         self.requests = 0
+        self.info: dict | None = None  # what the judge said when it started: pid, uid, Keras version
 
     def __enter__(self) -> "Judge":
         return self
@@ -549,6 +550,7 @@ class Judge:
             if not isinstance(ready, dict) or ready.get("status") != "ready":
                 raise JudgeError("the judge did not start")
             self._ready = True
+            self.info = ready.get("value")
         nonce = os.urandom(16).hex()
         try:
             _write_frame(self._fd_w, dict(message, id=nonce))
