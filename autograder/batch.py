@@ -420,7 +420,9 @@ class _Job:
 
     The fork server (:class:`~autograder.sandbox.client.Zygote`) imports NumPy, and Keras when a
     graded topic needs it, once per job; every submission gets fresh workers forked from it, and
-    it is reset between submissions, so nothing of one submission survives into the next.
+    it is reset between submissions, so nothing of one submission survives into the next. The
+    judge (:class:`~autograder.sandbox.judge.Judge`), which rebuilds Keras models from data, is
+    started by the first check that needs it and kept warm for the job's later submissions.
     """
 
     def __init__(self, course_root: str, topics: list[str], out: str, masks: tuple[str, ...]) -> None:

@@ -103,8 +103,9 @@ def grade_submission(
     submissions; it is reset, not closed, here); without one, a private fork server is started,
     with Keras preloaded when a graded topic needs it. ``sandbox`` may instead be a ready worker;
     it is closed here. Keras models are judged by ``judge`` (kept warm by batch grading), or by a
-    private judge started only when a check first needs one. Raises :class:`GradingError` only when grading cannot run at all; a
-    submission that can't be read gives a result with ``error`` set and zero points.
+    private judge started only when a collected check needs one. Raises :class:`GradingError` only
+    when grading cannot run at all; a submission that can't be read gives a result with ``error``
+    set and zero points.
     """
     from autograder.plugin import GraderPlugin
 

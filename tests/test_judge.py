@@ -195,6 +195,7 @@ def test_a_spoofed_dense_with_honest_weights_is_judged_by_its_weights_not_its_ca
     ({"module": "os", "class_name": "system", "config": "echo hi", "registered_name": None}, "`system` (defined in os)"),
     ({"module": "keras.src.utils", "class_name": "Progbar", "config": {}, "registered_name": None}, "`Progbar`"),
     ({"module": "keras.activations", "class_name": "function", "config": "__import__", "registered_name": "function"}, "`__import__`"),
+    ({"module": "keras.src.utils.io_utils", "class_name": "function", "config": "relu", "registered_name": "function"}, "`relu`"),
     ({"module": "keras.layers", "class_name": "TFSMLayer", "config": {"filepath": "/etc"}, "registered_name": None}, "`TFSMLayer`"),
     ("a string", "described as a Keras model"),
 ])
@@ -303,9 +304,23 @@ def train_mlp(X_train, y_train, seed=0):
 
 HOSTILE_CNN = '''
 import keras
+from autograder.sandbox import worker
 
 class Conv2D(keras.layers.Dense):
     pass
+
+# a hooked Worker.send that rewrites what the model_data probe sends back for a Functional model
+_send = worker.Worker.send
+def _forging_send(self, message):
+    value = message.get("value")
+    if isinstance(value, dict) and value.get("type") == "Functional":
+        message = dict(message, value={"is_model": True, "type": "Functional", "summary": "a perfect CNN", "accuracy": 1.0})
+    return _send(self, message)
+worker.Worker.send = _forging_send
+
+def train_cnn(X_train, y_train, seed=0):
+    inputs = keras.Input(X_train.shape[1:])
+    return keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(keras.layers.Flatten()(inputs)))
 
 def build_cnn(input_shape, num_classes):
     return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(), Conv2D(32, activation="relu"),
@@ -368,16 +383,24 @@ def build_rnn(timesteps, features, num_classes, cell="lstm"):
 '''
 
 
-def _grade(tmp_path, sources):
+@pytest.fixture(scope="module")
+def warm_judge():
+    """One judge for several submissions, as a batch job keeps one."""
+    with Judge() as j:
+        yield j
+
+
+def _grade(tmp_path, sources, judge=None):
     folder = tmp_path / "submission"
     folder.mkdir()
     for name, src in sources.items():
         (folder / f"{name}.py").write_text(src)
-    return {c.id: c for c in grade_submission(folder, course=course_mod.load(), topics=list(sources)).checks}
+    return {c.id: c for c in grade_submission(folder, course=course_mod.load(), topics=list(sources), judge=judge).checks}
 
 
-def test_hostile_models_earn_nothing_for_what_they_forged(tmp_path):
-    checks = _grade(tmp_path, {"mlp": HOSTILE_MLP, "cnn": HOSTILE_CNN, "rnn": HOSTILE_RNN})
+def test_hostile_models_earn_nothing_for_what_they_forged(tmp_path, warm_judge):
+    checks = _grade(tmp_path, {"mlp": HOSTILE_MLP, "cnn": HOSTILE_CNN, "rnn": HOSTILE_RNN}, warm_judge)
+    assert warm_judge.starts == 1  # kept warm across submissions (and never restarted by a hostile one)
     model_checks = {k: c for k, c in checks.items() if any(w in k for w in ("build", "compile", "train"))}
     earned = {k: c.points for k, c in model_checks.items() if c.points}
     # Returning a real (if untrained) 10-way model of Keras's own layers is what that check asks; nothing else scores.
@@ -391,12 +414,15 @@ def test_hostile_models_earn_nothing_for_what_they_forged(tmp_path):
     assert accuracy.status == "failed" and ("the bar is" in accuracy.feedback or "is not one" in accuracy.feedback)
     for key in ("cnn::test_build_cnn_convolutional", "cnn::test_build_cnn_is_a_convolutional_classifier"):
         assert checks[key].status == "failed" and "`Conv2D` (defined in cnn) is not one" in checks[key].feedback
+    for key in ("cnn::test_train_cnn_returns_model", "cnn::test_train_cnn_heldout_accuracy"):
+        assert checks[key].status == "failed" and "could not be described as a Keras model" in checks[key].feedback
     assert "`Lambda` runs code of its own" in checks["rnn::test_build_rnn_cells"].feedback
     assert all(c.status != "error" for c in model_checks.values()), {k: c.feedback for k, c in model_checks.items() if c.status == "error"}
 
 
-def test_correct_alternatives_keep_full_marks(tmp_path):
-    checks = _grade(tmp_path, {"mlp": ALT_MLP, "cnn": ALT_CNN, "rnn": ALT_RNN})
+def test_correct_alternatives_keep_full_marks(tmp_path, warm_judge):
+    checks = _grade(tmp_path, {"mlp": ALT_MLP, "cnn": ALT_CNN, "rnn": ALT_RNN}, warm_judge)
+    assert warm_judge.starts == 1
     judged = {k: c for k, c in checks.items() if any(w in k for w in ("build", "compile"))}
     assert len(judged) == 16
     assert all(c.status == "passed" for c in judged.values()), {k: c.feedback for k, c in judged.items() if c.status != "passed"}

@@ -38,6 +38,8 @@ ALLOWED_MODULES = ("keras", "keras.layers", "keras.models", "keras.initializers"
                    "keras.metrics", "keras.activations", "keras.dtype_policies")
 #: Built-in classes that run code or read files of their own: never rebuilt.
 REFUSED_CLASSES = {"Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper"}
+#: Where Keras records a built-in function as coming from (it writes ``builtins`` for its own).
+_FUNCTION_MODULES = (None, "builtins", "keras.activations", "keras.losses", "keras.metrics")
 #: Bookkeeping records of Keras's own serialization format, not classes.
 _RECORDS = {"__keras_tensor__", "__tuple__"}
 #: Layers whose settings the checks read, and the attributes read.
@@ -129,7 +131,7 @@ def _vet_one(node: dict) -> None:
     if name == "Functional" and module == "keras.src.models.functional" and registered in (None, "Functional"):
         return
     if name == "function":
-        if registered == "function" and _builtin_function(node.get("config")):
+        if registered == "function" and module in _FUNCTION_MODULES and _builtin_function(node.get("config")):
             return
         raise Refused(f"use Keras's built-in activations and losses by name; the function `{node.get('config')}` is not one of them")
     if registered is not None or _builtin_class(module, name) is None:
