@@ -46,6 +46,7 @@ class GraderPlugin:
     judge_client: object = None  # a sandbox.judge.Judge, started on first use (NumPy-only topics never start it)
     results: list[CheckResult] = field(default_factory=list)
     collect_errors: list[str] = field(default_factory=list)
+    _judge_wanted: bool = False  # a collected check uses the judge and it is not started yet
 
     # -- configuration -------------------------------------------------------------------------
     def pytest_configure(self, config) -> None:
@@ -81,9 +82,14 @@ class GraderPlugin:
         return reference_loader.load(topic.name, self.course)
 
     def pytest_collection_finish(self, session) -> None:
-        """Start the judge now, in the background, if a collected check will need it: its Keras
-        import overlaps with the checks that come first. NumPy-only grading never starts it."""
-        if any("judge" in getattr(item, "fixturenames", ()) for item in session.items):
+        self._judge_wanted = any("judge" in getattr(item, "fixturenames", ()) for item in session.items)
+
+    def pytest_runtest_teardown(self, item) -> None:
+        """After the first check, start the judge in the background if a later check will need it:
+        its Keras import overlaps with the checks before those, and no longer competes with the fork
+        server's own import (the first check waited for that). NumPy-only grading never starts it."""
+        if self._judge_wanted:
+            self._judge_wanted = False
             judge = self._judge()
             if not judge.started:
                 judge.start()

@@ -148,6 +148,7 @@ def test_lambda_and_custom_layers_and_activations_are_refused(judge):
         "`Lambda` runs code of its own": _seq(keras.layers.Lambda(lambda t: t * 2)),
         "`MyLayer`": _seq(type("MyLayer", (keras.layers.Layer,), {"call": lambda self, t: t})()),
         "the function `_my_act`": _seq(keras.layers.Dense(2, activation=_my_act)),
+        "`LyingLayers`": LyingLayers(),
     }
     for words, model in cases.items():
         refused = _judge(judge, model)["refused"]
@@ -156,6 +157,21 @@ def test_lambda_and_custom_layers_and_activations_are_refused(judge):
 
 def _my_act(t):
     return t
+
+
+class LyingLayers(keras.Model):
+    """A subclassed model whose `layers` claim convolutions it does not have."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.dense(x)
+
+    @property
+    def layers(self):
+        return [keras.layers.Conv2D(4, 3)]
 
 
 def test_a_class_posing_under_a_builtin_name_is_refused():
