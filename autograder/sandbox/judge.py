@@ -11,7 +11,8 @@ layers and their settings, shapes, parameter counts, the activation applied last
 the compiled loss on known inputs.
 
 :class:`Judge` is the trusted grader's side: it starts the server in its own confinement (bubblewrap
-where available, no network, ``nobody`` when run as root), keeps it warm for a grading job, and
+where available, no network, unprivileged user :data:`JUDGE_UID` when run as root, never ``nobody``
+whose processes are the students'), keeps it warm for a grading job, and
 talks to it over two pipes in :mod:`autograder.sandbox.wire` frames, each request with a fresh nonce.
 """
 
@@ -45,6 +46,9 @@ _RECORDS = {"__keras_tensor__", "__tuple__"}
 #: Layers whose settings the checks read, and the attributes read.
 SETTINGS = ("units", "filters", "kernel_size", "strides", "padding", "pool_size", "return_sequences", "rate")
 WRAPPERS = {"Bidirectional", "TimeDistributed"}
+#: The judge's own unprivileged user when the grader is root: not ``nobody``, so student workers
+#: (``nobody``) can neither signal nor trace it, and its threads don't count against their process limit.
+JUDGE_UID = 65533
 STARTUP_TIMEOUT = 120.0
 REQUEST_TIMEOUT = 120.0
 MAX_CONFIG_NODES = 200_000
@@ -480,9 +484,9 @@ class Judge:
         popen_drop = {}
         if client._is_root():
             if confined:
-                env["AUTOGRADER_DROP_TO"] = str(client.NOBODY)
+                env["AUTOGRADER_DROP_TO"] = str(JUDGE_UID)
             elif client._unconfined_drop_possible():
-                popen_drop = {"user": client.NOBODY, "group": client.NOBODY, "extra_groups": []}
+                popen_drop = {"user": JUDGE_UID, "group": JUDGE_UID, "extra_groups": []}
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         cmd = [*client._python("judge"), "--fd-in", str(req_r), "--fd-out", str(resp_w)]
