@@ -177,7 +177,10 @@ def rebuild(data: dict):
     expected = [tuple(w.shape) for w in model.weights]
     if [tuple(w.shape) for w in weights] != expected:
         raise Refused(f"the model's {len(weights)} weight arrays don't fit its layers (which need {len(expected)}, of shapes {expected[:4]}...)")
-    model.set_weights(weights)
+    try:
+        model.set_weights(weights)
+    except Exception as exc:  # noqa: BLE001 - weights that Keras can't take are the student's
+        raise Refused(f"the model's weights could not be set ({type(exc).__name__}: {str(exc)[:200]})") from None
     return model
 
 
