@@ -515,6 +515,9 @@ class Judge:
             except (ProcessLookupError, PermissionError):
                 pass
             proc.wait()
+            from autograder.sandbox.client import sweep
+
+            sweep(self.token)  # anything of the judge's that outlived its process group
         for fd in (self._fd_w, self._fd_r):
             if fd >= 0:
                 try:
