@@ -516,13 +516,16 @@ class _Job:
 
     The fork server (:class:`~autograder.sandbox.client.Zygote`) imports NumPy, and Keras when a
     graded topic needs it, once per job; every submission gets fresh workers forked from it, and
-    it is reset between submissions, so nothing of one submission survives into the next. A job
+    it is reset between submissions, so nothing of one submission survives into the next. The
+    judge (:class:`~autograder.sandbox.judge.Judge`), which rebuilds Keras models from data, is
+    started by the first check that needs it and kept warm for the job's later submissions. A job
     lives in a local job process, or in a Dask worker (:mod:`autograder.cluster`); either way it
     returns the result as data and the main process writes it.
     """
 
     def __init__(self, course: str | Course, topics: list[str], masks: tuple[str, ...]) -> None:
         from autograder.sandbox.client import Zygote
+        from autograder.sandbox.judge import Judge
 
         self.course = course if isinstance(course, Course) else course_mod.load(course)
         self.topics = topics
@@ -532,6 +535,7 @@ class _Job:
         warn_protections(self.config, stream=io.StringIO())  # the main process has said it once
         # Started from this (main) thread: bubblewrap's --die-with-parent follows the starting thread.
         self.zygote = Zygote(self.config).start()  # imports in the background
+        self.judge = Judge(self.config)  # judges Keras models; started by the first check that needs it
 
     def grade(self, task: _Task) -> _Done:
         entry = task.entry
@@ -540,7 +544,8 @@ class _Job:
         with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
             try:
                 folder = self._submission(task, Path(tmp) / "submission")
-                result = grade_submission(folder, course=self.course, topics=self.topics, config=self.config, zygote=self.zygote, name=entry.name)
+                result = grade_submission(folder, course=self.course, topics=self.topics, config=self.config, zygote=self.zygote,
+                                          judge=self.judge, name=entry.name)
             except SubmissionError as exc:
                 result = SubmissionResult(entry.name, topics=self.declared, error=str(exc), duration=time.perf_counter() - start)
             except (GradingError, CourseError) as exc:
@@ -568,10 +573,12 @@ class _Job:
 
     def close(self) -> None:
         self.zygote.close()
+        self.judge.close()
 
     def kill_all(self) -> None:
-        """Last resort (the run is being killed): end the fork server and every worker at once."""
+        """Last resort (the run is being killed): end the fork server, every worker and the judge at once."""
         self.zygote.close()
+        self.judge.close()
 
 
 _JOB: _Job | None = None

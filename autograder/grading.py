@@ -19,6 +19,7 @@ from autograder import notebooks
 from autograder.course import Course, CourseError
 from autograder.results import GRADER_FAULT, SubmissionResult, TopicSummary, declare_topics
 from autograder.sandbox.client import Sandbox, SandboxConfig, SandboxStartError, Zygote, missing_protections
+from autograder.sandbox.judge import Judge
 from autograder.sandbox.proxy import Session
 
 MAX_FILE_BYTES = 1 * 2**20
@@ -134,6 +135,7 @@ def grade_submission(
     config: SandboxConfig | None = None,
     sandbox: Sandbox | None = None,
     zygote: Zygote | None = None,
+    judge: Judge | None = None,
     name: str | None = None,
 ) -> SubmissionResult:
     """Grade one submission folder; returns its :class:`SubmissionResult`.
@@ -141,8 +143,10 @@ def grade_submission(
     Workers are forked from ``zygote`` (a warm fork server that batch grading keeps for many
     submissions; it is reset, not closed, here); without one, a private fork server is started,
     with Keras preloaded when a graded topic needs it. ``sandbox`` may instead be a ready worker;
-    it is closed here. Raises :class:`GradingError` only when grading cannot run at all; a
-    submission that can't be read gives a result with ``error`` set and zero points.
+    it is closed here. Keras models are judged by ``judge`` (kept warm by batch grading), or by a
+    private judge started only when a collected check needs one. Raises :class:`GradingError` only
+    when grading cannot run at all; a submission that can't be read gives a result with ``error``
+    set and zero points.
     """
     from autograder.plugin import GraderPlugin
 
@@ -173,7 +177,10 @@ def grade_submission(
     box = sandbox or Sandbox(files, config, zygote=zygote)
     box.files = files
     session = Session(box, {Path(f).stem for f in files}, course.memory_limit_mb)
-    plugin = GraderPlugin(course, session)
+    own_judge = None
+    if judge is None:
+        judge = own_judge = Judge(config)  # started by the first check that judges a model
+    plugin = GraderPlugin(course, session, judge)
     args = [
         *map(str, check_files(course, names, public_only=public_only)),
         "-c", str(course_mod.PACKAGE_DIR / "checks" / "pytest.ini"),
@@ -195,6 +202,8 @@ def grade_submission(
         box.close()
         if own_zygote is not None:
             own_zygote.close()
+        if own_judge is not None:
+            own_judge.close()
     if plugin.collect_errors:
         raise GradingError("the checks could not be collected:\n" + "\n".join(plugin.collect_errors))
     if code not in (0, 1):

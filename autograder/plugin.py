@@ -10,7 +10,8 @@ Checks are plain pytest functions in ``autograder/checks/{public,hidden}/test_<t
         assert_close(student.softmax(z), reference.softmax(z), "softmax([[1000, 0, -1000]])")
 
 Fixtures: ``student`` (the submission's module of this topic, in the sandbox), ``reference`` (the
-reference module; hidden checks only), ``topic`` (the manifest entry). Each check's outcome is
+reference module; hidden checks only), ``topic`` (the manifest entry), ``judge`` (the process that
+judges Keras models as data, :mod:`autograder.checks.keras_models`). Each check's outcome is
 one of :data:`autograder.results.STATUSES`, recorded in ``pytest_runtest_makereport``.
 """
 
@@ -51,6 +52,12 @@ def drop_library_logs(text: str) -> str:
     return _LIBRARY_LOG.sub("", text)
 
 
+def _is_judge_fault(exc) -> bool:
+    from autograder.sandbox.judge import JudgeError  # light: the judge's client imports no Keras
+
+    return isinstance(exc, JudgeError)
+
+
 def topic_of(path: Path | str) -> str:
     """``.../test_activations.py`` -> ``activations``."""
     stem = Path(path).stem
@@ -63,8 +70,10 @@ class GraderPlugin:
 
     course: Course
     session: Session
+    judge_client: object = None  # a sandbox.judge.Judge, started on first use (NumPy-only topics never start it)
     results: list[CheckResult] = field(default_factory=list)
     collect_errors: list[str] = field(default_factory=list)
+    _judge_wanted: bool = False  # a collected check uses the judge and it is not started yet
 
     # -- configuration -------------------------------------------------------------------------
     def pytest_configure(self, config) -> None:
@@ -83,10 +92,35 @@ class GraderPlugin:
         return Student(self.session, topic.name, topic.call_budget, topic.train_budget)
 
     @pytest.fixture
+    def judge(self):
+        """The judge process that rebuilds student models from data (see ``checks/keras_models.py``)."""
+        return self._judge()
+
+    def _judge(self):
+        if self.judge_client is None:
+            from autograder.sandbox.judge import Judge
+
+            self.judge_client = Judge(self.session.sandbox.config)
+        return self.judge_client
+
+    @pytest.fixture
     def reference(self, request, topic):
         if _is_public(request.node.path):
             raise RuntimeError("public checks must not use the reference solution (students run them without it)")
         return reference_loader.load(topic.name, self.course)
+
+    def pytest_collection_finish(self, session) -> None:
+        self._judge_wanted = any("judge" in getattr(item, "fixturenames", ()) for item in session.items)
+
+    def pytest_runtest_teardown(self, item) -> None:
+        """After the first check, start the judge in the background if a later check will need it:
+        its Keras import overlaps with the checks before those, and no longer competes with the fork
+        server's own import (the first check waited for that). NumPy-only grading never starts it."""
+        if self._judge_wanted:
+            self._judge_wanted = False
+            judge = self._judge()
+            if not judge.started:
+                judge.start()
 
     # -- outcomes ------------------------------------------------------------------------------
     def pytest_collectreport(self, report) -> None:
@@ -116,6 +150,8 @@ class GraderPlugin:
                 status, feedback = "failed", _assertion_text(exc)
                 if isinstance(exc, Diagnosed):  # a known mistake: name it, and its hint replaces the generic one
                     diagnosis, own_hint = exc.diagnosis, exc.hint
+            elif _is_judge_fault(exc):  # the judge process failed, not the student's model
+                status, feedback = "grader_error", f"{GRADER_FAULT}: {exc}"
             elif report.skipped:
                 status, feedback = "error", f"the check was skipped: {report.longreprtext[-300:]}"
             else:

@@ -189,25 +189,69 @@ def test_confined_worker_has_no_network_and_drops_root():
         assert uid == 65534 if SandboxConfig().uses_cgroups() else uid not in (0, 65534)
 
 
-def test_forged_answer_on_the_protocol_pipe_does_not_shift_later_answers():
-    src = (
-        "import os, struct, sys\n"
-        "from autograder.sandbox import wire\n"
-        "def forge(n):\n"
-        "    fd = int(sys.argv[sys.argv.index('--fd-out') + 1])\n"
-        "    frame = wire.encode({'id': n, 'status': 'ok', 'value': 'forged'})\n"
-        "    os.write(fd, struct.pack('>Q', len(frame)) + frame)\n"
-        "    return 'real'\n"
-        "def echo(x):\n"
-        "    return x\n"
-    )
-    with Sandbox({"m.py": src}) as box:
+# Student code can reach the worker's answer pipe (here from the command line; /proc/self/fd or gc
+# would do as well) and the request it runs for (gc finds the dict). Request ids are random nonces.
+FORGER = (
+    "import gc, os, struct, sys, threading, time\n"
+    "from autograder.sandbox import wire\n"
+    "def _fd():\n"
+    "    return int(sys.argv[sys.argv.index('--fd-out') + 1]) if '--fd-out' in sys.argv else 4\n"
+    "def _write(request_id, value):\n"
+    "    frame = wire.encode({'id': request_id, 'status': 'ok', 'value': value})\n"
+    "    os.write(_fd(), struct.pack('>Q', len(frame)) + frame)\n"
+    "def current_id():\n"
+    "    found = [o for o in gc.get_objects() if isinstance(o, dict) and o.get('op') == 'call' and isinstance(o.get('id'), str)]\n"
+    "    return found[-1]['id']\n"
+    "def forge_current():\n"
+    "    _write(current_id(), 'forged')\n"
+    "    return 'real'\n"
+    "def forge_guess():\n"
+    "    _write(os.urandom(16).hex(), 'forged')\n"
+    "    time.sleep(0.5)\n"
+    "    return 'real'\n"
+    "def forge_later():\n"
+    "    threading.Thread(target=lambda: (time.sleep(0.3), _write(os.urandom(16).hex(), 'forged')), daemon=True).start()\n"
+    "    return 'real'\n"
+    "def echo(x):\n"
+    "    return x\n"
+)
+
+
+def _call(box, attr, *args):
+    return box.request({"op": "call", "target": {"module": "m", "attr": attr}, "args": list(args)})
+
+
+def test_a_frame_for_another_request_crashes_the_worker_as_a_protocol_violation():
+    with Sandbox({"m.py": FORGER}) as box:
         assert box.import_module("m").ok
-        next_id = box._next_id
-        first = box.request({"op": "call", "target": {"module": "m", "attr": "forge"}, "args": [next_id]})
-        second = box.request({"op": "call", "target": {"module": "m", "attr": "echo"}, "args": [7]})
+        guessed = _call(box, "forge_guess")
+        after = _call(box, "echo", 7)
+    assert guessed.status == "crashed" and "protocol violation" in guessed.message and "another request" in guessed.message
+    assert after.status == "ok" and after.value == 7  # a fresh worker; nothing forged is ever read as an answer
+
+
+def test_a_frame_while_no_request_is_in_flight_crashes_the_worker():
+    with Sandbox({"m.py": FORGER}) as box:
+        assert box.import_module("m").ok
+        assert _call(box, "forge_later").value == "real"
+        time.sleep(1.0)  # the forged frame lands between requests
+        victim = _call(box, "echo", 1)
+        after = _call(box, "echo", 2)
+    assert victim.status == "crashed" and "no request was in flight" in victim.message
+    assert after.status == "ok" and after.value == 2
+
+
+def test_forging_the_answer_to_the_current_request_is_only_the_students_own_answer():
+    with Sandbox({"m.py": FORGER}) as box:
+        assert box.import_module("m").ok
+        first = _call(box, "forge_current")
+        time.sleep(0.5)
+        second = _call(box, "echo", 7)
+        third = _call(box, "echo", 8)
     assert first.value in ("forged", "real")  # what the student's own call answers is theirs to choose
-    assert second.status == "ok" and second.value == 7  # ... but never another call's answer
+    # ... but the real answer then comes out of turn: the worker is ended, never believed
+    assert second.status == "crashed" and "protocol violation" in second.message
+    assert third.status == "ok" and third.value == 8
 
 
 def test_unknown_ops_and_bad_targets_are_errors_not_crashes():

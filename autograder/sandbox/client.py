@@ -455,7 +455,6 @@ class Sandbox:
         self.generation = 0
         self.imported: list[str] = []
         self.import_results: dict[str, CallResult] = {}
-        self._next_id = 1
         self._scratch: str | None = None
         self._fd_w = self._fd_r = -1
         self.token = os.urandom(8).hex()
@@ -708,6 +707,19 @@ class Sandbox:
         except TypeError:
             return self._crashed("the sandbox sent an answer that is not a result")
 
+    def _unread(self) -> str | None:
+        """"data" when the worker has written something no request asked for, "eof" when its pipe
+        has closed (it died between requests), None when all is quiet."""
+        if self._fd_r < 0:
+            return None
+        ready, _, _ = select.select([self._fd_r], [], [], 0)
+        if not ready:
+            return None
+        try:
+            return "data" if os.read(self._fd_r, 1) else "eof"
+        except OSError:
+            return "eof"
+
     def _crashed(self, why: str | None) -> tuple[CallResult, None]:
         proc = self.proc
         code = None
@@ -726,23 +738,28 @@ class Sandbox:
         return CallResult("crashed", error={"type": "Crashed", "message": why, "traceback": ""}), None
 
     def _request(self, message: dict, timeout: float) -> CallResult:
-        message = dict(message, id=self._next_id)
-        self._next_id += 1
+        # An unpredictable id: student code can write frames on the answer pipe, but not for a
+        # request it has not seen. Only the answer to the request in flight is accepted: a frame
+        # that comes while none is in flight, or one for another id, ends the worker as crashed.
+        message = dict(message, id=os.urandom(16).hex())
         start = time.monotonic()
+        unread = self._unread()
+        if unread == "eof":
+            return self._crashed(None)[0]
+        if unread == "data":
+            return self._crashed("protocol violation: the sandbox sent a frame while no request was in flight "
+                                 "(something in the submission wrote to the grader's pipe)")[0]
         try:
             self._send(message)
             result, answered = self._receive(start + timeout)
-            while isinstance(answered, int) and answered < message["id"] and result.status not in _DEAD:
-                # A stale answer: student code forged one for an earlier call, whose real answer
-                # arrives late. Skip it, so no call is answered by another's reply.
-                result, answered = self._receive(start + timeout)
         except TimeoutError:
             self._kill()
             return CallResult("timeout", error={"type": "Timeout", "message": f"stopped after the time budget of {timeout:g} s", "traceback": ""}, duration=time.monotonic() - start)
         except (BrokenPipeError, OSError) as exc:
             return self._crashed(None if isinstance(exc, BrokenPipeError) else str(exc))[0]
         if result.status not in _DEAD and answered != message["id"]:
-            return self._crashed("the sandbox answered out of turn (its protocol stream was tampered with)")[0]
+            return self._crashed("protocol violation: the sandbox sent an answer for another request "
+                                 "(something in the submission wrote to the grader's pipe)")[0]
         over = max(result.stdout_bytes, result.stderr_bytes)
         if result.status == "ok" and over > self.config.output_limit:
             result.status = "output_limit"

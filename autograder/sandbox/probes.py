@@ -1,8 +1,9 @@
 """Helpers that checks run *inside* the sandbox, next to the student's objects.
 
 Checks call them with ``student.probe("name", ...)`` or pass them into student code with
-``fn("probe:name")``. They run beside student code, so, like every answer from the sandbox, what
-they return is untrusted data: the checks compute every expected value on the trusted side.
+``fn("probe:name")``. They run beside student code, which can patch them, so what they return is
+the student's own answer, like any return value: the checks compute every expected value on the
+trusted side, and a model is judged only by the judge process, rebuilt from ``model_data``.
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ def _same_numbers(a, b) -> bool:
 
 
 def keras_value_and_grad(fn, x):
-    """``fn(x)`` on a Keras tensor and the gradient of its sum with respect to ``x``."""
+    """``fn(x)`` on a Keras tensor and the gradient of its sum with respect to ``x`` (the student's
+    answer: it runs beside their code; the check compares it with values computed on the trusted side)."""
     import tensorflow as tf
 
     xv = tf.Variable(np.asarray(x, dtype="float32"))
@@ -204,78 +206,21 @@ def plain_model(input_dim: int, units: int, activation: str):
                              keras.layers.Dense(units, activation=activation)])
 
 
-def _activation_name(layer) -> str | None:
-    act = getattr(layer, "activation", None)
-    if act is None:
-        return None
-    return getattr(act, "__name__", type(act).__name__)
-
-
-def model_summary(model) -> dict:
-    """What a check needs to judge a model's contract, in one round trip, as plain data."""
+def model_data(model) -> dict:
+    """A model as data for the judge (:mod:`autograder.sandbox.judge`): its Keras config, its weights
+    as arrays and its compile configuration. This runs beside student code, so it is the student's
+    to lie about: the judge believes it only as a description to rebuild from Keras's own parts."""
     import keras
 
     if not isinstance(model, keras.Model):
         return {"is_model": False, "type": type(model).__name__}
-    layers = []
-    for layer in model.layers:
-        info = {"class": type(layer).__name__, "name": layer.name, "activation": _activation_name(layer),
-                "params": int(layer.count_params())}
-        for attr in ("units", "filters", "kernel_size", "pool_size", "return_sequences", "rate"):
-            if hasattr(layer, attr):
-                value = getattr(layer, attr)
-                info[attr] = list(value) if isinstance(value, tuple) else value
-        for attr in ("cell",):
-            if hasattr(layer, attr):
-                info["cell"] = type(getattr(layer, attr)).__name__
-        layers.append(info)
-    compiled = bool(getattr(model, "compiled", False)) or getattr(model, "optimizer", None) is not None and getattr(model, "loss", None) is not None
-    summary = {
-        "is_model": True,
-        "type": type(model).__name__,
-        "layers": layers,
-        "output_shape": [None if d is None else int(d) for d in model.outputs[0].shape] if model.outputs else None,
-        "input_shape": [None if d is None else int(d) for d in model.inputs[0].shape] if model.inputs else None,
-        "params": int(model.count_params()),
-        "compiled": compiled,
-        "last_activation": _last_activation(model),
-    }
-    if compiled:
-        loss = model.loss
-        summary["loss"] = loss if isinstance(loss, str) else getattr(loss, "__name__", None) or getattr(loss, "name", type(loss).__name__)
-        opt = model.optimizer
-        summary["optimizer"] = type(opt).__name__
-        try:
-            summary["learning_rate"] = float(np.asarray(opt.learning_rate))
-        except (TypeError, ValueError, AttributeError):
-            summary["learning_rate"] = None
-        summary["metrics"] = [str(m) for m in _metric_names(model)]
-    return summary
-
-
-def _metric_names(model) -> list[str]:
-    names = []
-    for m in getattr(model, "_compile_config", None) and model._compile_config.config.get("metrics") or []:
-        names.append(m if isinstance(m, str) else getattr(m, "name", type(m).__name__))
-    return names
-
-
-def _last_activation(model) -> str | None:
-    """The activation applied last: the last layer's own, or a trailing Activation/Softmax layer."""
-    for layer in reversed(model.layers):
-        name = type(layer).__name__
-        if name == "Softmax":
-            return "softmax"
-        if name == "Activation":
-            return _activation_name(layer)
-        act = _activation_name(layer)
-        if act is not None and act != "linear":
-            return act
-        if act == "linear" or hasattr(layer, "units"):
-            return act
-    return None
-
-
-def predict(model, x, batch_size: int = 256):
-    """``model.predict`` without progress output."""
-    return np.asarray(model.predict(np.asarray(x), verbose=0, batch_size=batch_size))
+    data = {"is_model": True, "type": type(model).__name__}
+    try:
+        data["config"] = keras.saving.serialize_keras_object(model)
+        data["weights"] = [np.asarray(w) for w in model.get_weights()]
+        data["compile"] = model.get_compile_config() if getattr(model, "compiled", False) else None
+    except Exception as exc:  # noqa: BLE001 - a model Keras can't describe is judged as "not built-in"
+        data["config"] = {"module": type(model).__module__, "class_name": type(model).__name__, "registered_name": "?",
+                          "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        data["weights"], data["compile"] = [], None
+    return data

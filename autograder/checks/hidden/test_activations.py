@@ -3,7 +3,9 @@
 The NumPy functions are compared with the reference on the same inputs. The ``_keras`` functions
 are run where they are meant to work, inside a ``Dense`` layer of a model and under a gradient
 tape (probes ``keras_dense_output`` and ``keras_value_and_grad``), and compared with the reference's
-NumPy values computed here. Only the last two checks need TensorFlow, so its import is paid once.
+NumPy values computed here. Those probes run beside student code, so what they report is the
+student's own answer, like any return value: only the expected values, computed here, are trusted.
+Only the last two checks need TensorFlow, so its import is paid once.
 """
 
 import numpy as np

@@ -9,6 +9,7 @@ channel; these checks compare with it and never import TensorFlow in the grader.
 import numpy as np
 import pytest
 
+from autograder.checks.keras_models import accuracy, judged, keras_budget, layer_kinds, predictions
 from autograder.checking import assert_close
 from autograder.datasets import make_shapes
 
@@ -25,12 +26,6 @@ def _rng(offset):
     return np.random.default_rng(5150 + offset)
 
 
-def _summary(student, model, call):
-    summary = student.probe("model_summary", model)
-    assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
-    return summary
-
-
 def _trained(student):
     """(split, (model, seconds)): ``train_cnn`` on the training images, computed once per submission."""
     split = make_shapes(heldout_seed=HELDOUT_SEED)
@@ -40,12 +35,6 @@ def _trained(student):
         return model, student.last.duration
 
     return split, student.once("train_cnn", train)
-
-
-def _keras_budget(student, topic):
-    """A builder may make the sandbox's first Keras call, which imports TensorFlow (several seconds,
-    more on a busy machine): give it the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
 
 
 # -- NumPy parts ------------------------------------------------------------------------------------
@@ -123,11 +112,11 @@ def test_max_pool2d_random(student, reference):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("Take the input shape and the number of classes from the arguments; end in a softmax; don't compile.")
-def test_build_cnn_contract(student, topic):
+def test_build_cnn_contract(student, judge, topic):
     """build_cnn((32, 32, 3), 7) is an uncompiled (batch, 32, 32, 3) -> (batch, 7) softmax model"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_cnn((32, 32, 3), 7)"
-        summary = _summary(student, student.build_cnn((32, 32, 3), 7), call)
+        summary = judged(student, judge, student.build_cnn((32, 32, 3), 7), call)
         assert summary["input_shape"] == [None, 32, 32, 3], f"{call} takes input of shape {summary['input_shape']}; expected [None, 32, 32, 3]"
         assert summary["output_shape"] == [None, 7], f"{call} gives output of shape {summary['output_shape']}; expected [None, 7]"
         assert summary["last_activation"] == "softmax", f"{call} ends in activation {summary['last_activation']!r}; expected 'softmax'"
@@ -137,12 +126,12 @@ def test_build_cnn_contract(student, topic):
 @pytest.mark.points(1)
 @pytest.mark.hint("A CNN learns small shared kernels with Conv2D layers (then pooling) before any Dense layer; "
                   "a Dense-only net is not convolutional and needs far more weights.")
-def test_build_cnn_convolutional(student, topic):
+def test_build_cnn_convolutional(student, judge, topic):
     """build_cnn starts with convolutions and stays within a parameter budget"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_cnn((28, 28, 1), 5)"
-        summary = _summary(student, student.build_cnn((28, 28, 1), 5), call)
-        kinds = [layer["class"] for layer in summary["layers"] if layer["class"] != "InputLayer"]
+        summary = judged(student, judge, student.build_cnn((28, 28, 1), 5), call)
+        kinds = layer_kinds(summary)
         convs = [i for i, kind in enumerate(kinds) if kind == "Conv2D"]
         assert convs, f"{call} has layers {kinds}; a convolutional network needs Conv2D layers"
         dense = [i for i, kind in enumerate(kinds) if kind == "Dense"]
@@ -156,23 +145,23 @@ def test_build_cnn_convolutional(student, topic):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("train_cnn must return the fitted keras.Model (not the History) within the time budget.")
-def test_train_cnn_returns_model(student, topic):
+def test_train_cnn_returns_model(student, judge, topic):
     """train_cnn returns a shapes classifier within the training budget"""
     _, (model, seconds) = _trained(student)
     call = f"train_cnn(X_train, y_train, 0) [{seconds:.1f} s of a {topic.train_budget:g} s budget]"
-    summary = _summary(student, model, call)
+    summary = judged(student, judge, model, call)
     assert summary["output_shape"] == [None, 5], f"{call} returned a model with output shape {summary['output_shape']}; expected [None, 5]"
 
 
 @pytest.mark.points(1)
 @pytest.mark.hint("Use convolutions (a Dense-only net must learn every position separately), train several epochs, "
                   "softmax output with sparse categorical cross-entropy.")
-def test_train_cnn_heldout_accuracy(student, topic):
+def test_train_cnn_heldout_accuracy(student, judge, topic):
     """train_cnn reaches the accuracy bar on images it never saw"""
     split, (model, _) = _trained(student)
-    pred = np.asarray(student.probe("predict", model, split.X_test), dtype=float)
     n = len(split.X_test)
+    pred = predictions(student, judge, model, split.X_test, "train_cnn(X_train, y_train, 0)")
     assert pred.shape == (n, 5), f"predicting {n} held-out images gave shape {pred.shape}; expected ({n}, 5)"
-    acc = float(np.mean(pred.argmax(axis=1) == split.y_test))
+    acc = accuracy(pred, split.y_test)
     assert acc >= topic.accuracy_bar, \
         f"train_cnn's model classifies {acc:.1%} of {n} held-out images correctly; the bar is {topic.accuracy_bar:.0%}"

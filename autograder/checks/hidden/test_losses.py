@@ -3,7 +3,9 @@
 Each per-example loss is compared with the reference on the same inputs, including its shape
 (``(batch,)``: one loss per example). ``categorical_crossentropy_keras`` is run where it is meant to
 work, as the loss of a compiled model (probe ``keras_compiled_loss``), and compared with the cost
-and the one-step SGD update worked out here in NumPy. Only the last two checks need TensorFlow.
+and the one-step SGD update worked out here in NumPy. The probe runs beside student code, so what it
+reports is the student's own answer, like any return value; the expected values are computed here.
+Only the last two checks need TensorFlow.
 """
 
 import numpy as np

@@ -1,7 +1,8 @@
 """Hidden checks for ``mlp``: the builders' contract, ``compile_model``, and ``train_mlp`` on unseen digits.
 
-Expected values are worked out here (parameter counts by formula, loss by output width); the
-models stay in the sandbox and only their ``model_summary`` and predictions come back. Training
+Expected values are worked out here (parameter counts by formula, losses on known inputs); each
+model leaves the sandbox only as data and is judged by the judge process, rebuilt from Keras's
+built-in layers (``autograder/checks/keras_models.py``). Training
 runs once per submission; its time and its held-out accuracy are separate checks worth a quarter
 of the topic, so a slow machine cannot zero a student whose builders are right.
 """
@@ -11,41 +12,16 @@ import math
 import numpy as np
 import pytest
 
+from autograder.checks.keras_models import accuracy, dense_stack, judged, keras_budget, predictions
 from autograder.datasets import load_digits
 
 #: Secret seed of the digits split used for grading: the student trains on its train part and is
 #: judged on its test part, a different cut of the 1797 digits than the public default (seed 0).
 HELDOUT_SEED = 7314159
 
-_ACTIVATION_LAYERS = {"Softmax": "softmax", "ReLU": "relu"}
-
-
-def _summary(student, model, call):
-    summary = student.probe("model_summary", model)
-    assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
-    return summary
-
-
-def _dense_stack(summary):
-    """``[(units, activation), ...]`` of the Dense layers in order; a linear Dense followed by an
-    Activation/Softmax/ReLU layer counts with that activation (both spellings are correct)."""
-    stack = []
-    for layer in summary["layers"]:
-        kind = layer["class"]
-        if kind == "Dense":
-            stack.append([layer["units"], layer["activation"]])
-        elif stack and stack[-1][1] == "linear" and kind in ("Activation", *_ACTIVATION_LAYERS):
-            stack[-1][1] = _ACTIVATION_LAYERS.get(kind) or layer["activation"]
-    return [tuple(item) for item in stack]
-
-
 def _dense_params(sizes):
     """Weights + biases of Dense layers mapping sizes[0] -> sizes[1] -> ... (independent of the student)."""
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-
-
-def _normalised(name):
-    return str(name).replace("_", "").lower()
 
 
 def _trained(student):
@@ -59,23 +35,17 @@ def _trained(student):
     return split, student.once("train_mlp", train)
 
 
-def _keras_budget(student, topic):
-    """Building and compiling Keras models takes longer than a NumPy call, most of all on a busy
-    machine: give these calls the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
-
-
 # -- builders ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.points(1)
 @pytest.mark.hint("Shapes come from the arguments (input_dim features in, num_classes probabilities out); "
                   "the last layer applies a softmax; a builder returns the model before model.compile.")
-def test_build_mlp_contract(student, topic):
+def test_build_mlp_contract(student, judge, topic):
     """build_mlp gives an uncompiled (batch, input_dim) -> (batch, num_classes) softmax model"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_mlp(20, 3, hidden_units=(8, 4), activation='tanh')"
-        summary = _summary(student, student.build_mlp(20, 3, hidden_units=(8, 4), activation="tanh"), call)
+        summary = judged(student, judge, student.build_mlp(20, 3, hidden_units=(8, 4), activation="tanh"), call)
         assert summary["input_shape"] == [None, 20], f"{call} takes input of shape {summary['input_shape']}; expected [None, 20]"
         assert summary["output_shape"] == [None, 3], f"{call} gives output of shape {summary['output_shape']}; expected [None, 3]"
         assert summary["last_activation"] == "softmax", \
@@ -85,29 +55,29 @@ def test_build_mlp_contract(student, topic):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("One Dense layer per entry of hidden_units, in order and with the given activation, then the output layer.")
-def test_build_mlp_hidden_layers(student, topic):
+def test_build_mlp_hidden_layers(student, judge, topic):
     """build_mlp makes one Dense layer per hidden width, with the requested activation"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_mlp(20, 3, hidden_units=(8, 4), activation='tanh')"
-        stack = _dense_stack(_summary(student, student.build_mlp(20, 3, hidden_units=(8, 4), activation="tanh"), call))
+        stack = dense_stack(judged(student, judge, student.build_mlp(20, 3, hidden_units=(8, 4), activation="tanh"), call))
         assert [units for units, _ in stack] == [8, 4, 3], \
             f"{call} has Dense layers of widths {[u for u, _ in stack]}; expected [8, 4, 3]"
         assert [act for _, act in stack[:-1]] == ["tanh", "tanh"], \
             f"{call} has hidden activations {[a for _, a in stack[:-1]]}; expected ['tanh', 'tanh']"
         call = "build_mlp(20, 3, hidden_units=())"
-        stack = _dense_stack(_summary(student, student.build_mlp(20, 3, hidden_units=()), call))
+        stack = dense_stack(judged(student, judge, student.build_mlp(20, 3, hidden_units=()), call))
         assert [units for units, _ in stack] == [3], \
             f"{call} has Dense layers of widths {[u for u, _ in stack]}; expected [3] (no hidden layer: plain softmax regression)"
 
 
 @pytest.mark.points(1)
 @pytest.mark.hint("Each Dense layer has n_in * n_out weights plus n_out biases; the default is one hidden layer of 64 relu units.")
-def test_build_mlp_parameter_count(student, topic):
+def test_build_mlp_parameter_count(student, judge, topic):
     """build_mlp has exactly the weights and biases of its Dense layers"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         for args, sizes in (((20, 3, (8, 4)), [20, 8, 4, 3]), ((64, 10), [64, 64, 10])):
             call = f"build_mlp{args}"
-            summary = _summary(student, student.build_mlp(*args), call)
+            summary = judged(student, judge, student.build_mlp(*args), call)
             expected = _dense_params(sizes)
             assert summary["params"] == expected, \
                 f"{call} has {summary['params']} parameters; expected {expected} for Dense layers {' -> '.join(map(str, sizes))}"
@@ -115,16 +85,16 @@ def test_build_mlp_parameter_count(student, topic):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("A binary classifier ends in a single unit with a sigmoid (P(class 1)); hidden layers as given, model uncompiled.")
-def test_build_binary_classifier_contract(student, topic):
+def test_build_binary_classifier_contract(student, judge, topic):
     """build_binary_classifier gives an uncompiled (batch, input_dim) -> (batch, 1) sigmoid model"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_binary_classifier(30, hidden_units=(16, 8))"
-        summary = _summary(student, student.build_binary_classifier(30, hidden_units=(16, 8)), call)
+        summary = judged(student, judge, student.build_binary_classifier(30, hidden_units=(16, 8)), call)
         assert summary["input_shape"] == [None, 30], f"{call} takes input of shape {summary['input_shape']}; expected [None, 30]"
         assert summary["output_shape"] == [None, 1], f"{call} gives output of shape {summary['output_shape']}; expected [None, 1]"
         assert summary["last_activation"] == "sigmoid", f"{call} ends in activation {summary['last_activation']!r}; expected 'sigmoid'"
         assert not summary["compiled"], f"{call} returned a compiled model; compiling is compile_model's job"
-        widths = [units for units, _ in _dense_stack(summary)]
+        widths = [units for units, _ in dense_stack(summary)]
         assert widths == [16, 8, 1], f"{call} has Dense layers of widths {widths}; expected [16, 8, 1]"
         expected = _dense_params([30, 16, 8, 1])
         assert summary["params"] == expected, f"{call} has {summary['params']} parameters; expected {expected}"
@@ -133,9 +103,29 @@ def test_build_binary_classifier_contract(student, topic):
 # -- compile_model ----------------------------------------------------------------------------------
 
 
+#: Known labels and probabilities on which a compiled loss is evaluated by the judge.
+_SPARSE = (np.array([0, 3, 1, 2]), np.array([[0.7, 0.1, 0.1, 0.1], [0.2, 0.2, 0.1, 0.5], [0.25, 0.25, 0.25, 0.25], [0.1, 0.3, 0.4, 0.2]]))
+_BINARY = (np.array([[1.0], [0.0], [1.0], [0.0]]), np.array([[0.9], [0.2], [0.4], [0.6]]))
+
+
+def _expected_loss(kind):
+    """The mean cross-entropy on the known inputs, by formula (sparse categorical or binary)."""
+    if kind == "sparse_categorical_crossentropy":
+        y, p = _SPARSE
+        return float(np.mean(-np.log(p[np.arange(len(y)), y])))
+    y, p = _BINARY
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+
+
 def _check_compiled(summary, call, loss, learning_rate):
     assert summary["compiled"], f"{call} returned a model that is not compiled (call model.compile and return the model)"
-    assert _normalised(summary["loss"]) == _normalised(loss), f"{call} compiled with loss {summary['loss']!r}; expected {loss!r}"
+    name = summary["loss"]
+    if "loss_error" in summary:
+        raise AssertionError(f"{call} compiled with loss {name!r}, which fails on the labels this model is trained with: {summary['loss_error']}")
+    got, expected = summary.get("loss_value"), _expected_loss(loss)
+    logits = " (from_logits=True, but the model already outputs probabilities)" if summary.get("from_logits") else ""
+    assert got is not None and math.isclose(got, expected, rel_tol=1e-3, abs_tol=1e-5), \
+        f"{call} compiled with loss {name!r}{logits}, which gives {got} on known labels and probabilities; expected {expected:.6g} ({loss})"
     assert summary["optimizer"] == "Adam", f"{call} compiled with optimizer {summary['optimizer']}; expected Adam"
     lr = summary["learning_rate"]
     assert lr is not None and math.isclose(lr, learning_rate, rel_tol=1e-5), \
@@ -146,23 +136,23 @@ def _check_compiled(summary, call, loss, learning_rate):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("Several softmax outputs and integer labels: sparse categorical cross-entropy, Adam with the given learning rate, accuracy.")
-def test_compile_model_softmax(student, topic):
+def test_compile_model_softmax(student, judge, topic):
     """compile_model(softmax model, learning_rate=0.01) uses Adam(0.01), sparse categorical cross-entropy, accuracy"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         # the model is built by the grader, so this check judges compile_model alone
         model = student.compile_model(student.probe("plain_model", 10, 4, "softmax"), 0.01)
         call = "compile_model(<a 10 -> 4 softmax model>, learning_rate=0.01)"
-        _check_compiled(_summary(student, model, call), call, "sparse_categorical_crossentropy", 0.01)
+        _check_compiled(judged(student, judge, model, call, loss_on=_SPARSE), call, "sparse_categorical_crossentropy", 0.01)
 
 
 @pytest.mark.points(1)
 @pytest.mark.hint("The loss follows the output layer: one sigmoid unit means binary cross-entropy; the default learning rate is 1e-3.")
-def test_compile_model_binary(student, topic):
+def test_compile_model_binary(student, judge, topic):
     """compile_model(sigmoid model) uses Adam(1e-3), binary cross-entropy, accuracy"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         model = student.compile_model(student.probe("plain_model", 5, 1, "sigmoid"))
         call = "compile_model(<a 5 -> 1 sigmoid model>)"
-        _check_compiled(_summary(student, model, call), call, "binary_crossentropy", 1e-3)
+        _check_compiled(judged(student, judge, model, call, loss_on=_BINARY), call, "binary_crossentropy", 1e-3)
 
 
 # -- training ---------------------------------------------------------------------------------------
@@ -170,23 +160,23 @@ def test_compile_model_binary(student, topic):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("train_mlp must return the fitted keras.Model (not the History) within the time budget.")
-def test_train_mlp_returns_model(student, topic):
+def test_train_mlp_returns_model(student, judge, topic):
     """train_mlp returns a digits classifier within the training budget"""
     _, (model, seconds) = _trained(student)
     call = f"train_mlp(X_train, y_train, 0) [{seconds:.1f} s of a {topic.train_budget:g} s budget]"
-    summary = _summary(student, model, call)
+    summary = judged(student, judge, model, call)
     assert summary["output_shape"] == [None, 10], f"{call} returned a model with output shape {summary['output_shape']}; expected [None, 10]"
 
 
 @pytest.mark.points(2)
 @pytest.mark.hint("Fit long enough (dozens of epochs on this small set), with a softmax output and sparse categorical "
                   "cross-entropy on the integer labels; watch the validation accuracy.")
-def test_train_mlp_heldout_accuracy(student, topic):
+def test_train_mlp_heldout_accuracy(student, judge, topic):
     """train_mlp reaches the accuracy bar on digits it never saw"""
     split, (model, _) = _trained(student)
-    pred = np.asarray(student.probe("predict", model, split.X_test), dtype=float)
     n = len(split.X_test)
+    pred = predictions(student, judge, model, split.X_test, "train_mlp(X_train, y_train, 0)")
     assert pred.shape == (n, 10), f"predicting {n} held-out digits gave shape {pred.shape}; expected ({n}, 10)"
-    acc = float(np.mean(pred.argmax(axis=1) == split.y_test))
+    acc = accuracy(pred, split.y_test)
     assert acc >= topic.accuracy_bar, \
         f"train_mlp's model classifies {acc:.1%} of {n} held-out digits correctly; the bar is {topic.accuracy_bar:.0%}"

@@ -9,6 +9,7 @@ matrix gives a wrong answer instead of a lucky right one.
 import numpy as np
 import pytest
 
+from autograder.checks.keras_models import accuracy, judged, keras_budget, predictions, recurrent_kinds
 from autograder.checking import assert_close, assert_finite, assert_no_warnings, assert_unchanged
 from autograder.datasets import make_sequences
 from autograder.sandbox.proxy import StudentError
@@ -34,24 +35,6 @@ def _weights(rng, batch=3, features=2, units=4):
     return x_t, h_prev, Wx, Wh, b
 
 
-def _summary(student, model, call):
-    summary = student.probe("model_summary", model)
-    assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
-    return summary
-
-
-def _recurrent_kinds(summary):
-    """The recurrent layers' kinds, from the layer class or (for keras.layers.RNN) the cell class."""
-    kinds = []
-    for layer in summary["layers"]:
-        cell = (layer.get("cell") or "").removesuffix("Cell")
-        if layer["class"] in CELL_LAYERS.values():
-            kinds.append(layer["class"])
-        elif cell in CELL_LAYERS.values():
-            kinds.append(cell)
-    return kinds
-
-
 def _trained(student):
     """(split, (model, seconds)): ``train_rnn`` on the training sequences, computed once per submission."""
     split = make_sequences(heldout_seed=HELDOUT_SEED)
@@ -61,12 +44,6 @@ def _trained(student):
         return model, student.last.duration
 
     return split, student.once("train_rnn", train)
-
-
-def _keras_budget(student, topic):
-    """A builder may make the sandbox's first Keras call, which imports TensorFlow (several seconds,
-    more on a busy machine): give it the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
 
 
 # -- NumPy parts ------------------------------------------------------------------------------------
@@ -117,11 +94,11 @@ def test_rnn_forward_random(student, reference):
 @pytest.mark.points(1)
 @pytest.mark.hint("Take timesteps, features and num_classes from the arguments; return the last state only "
                   "(no return_sequences) into a Dense softmax; keep it small; don't compile.")
-def test_build_rnn_contract(student, topic):
+def test_build_rnn_contract(student, judge, topic):
     """build_rnn(15, 3, 6, cell='gru') is a small uncompiled (batch, 15, 3) -> (batch, 6) softmax model"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_rnn(15, 3, 6, cell='gru')"
-        summary = _summary(student, student.build_rnn(15, 3, 6, cell="gru"), call)
+        summary = judged(student, judge, student.build_rnn(15, 3, 6, cell="gru"), call)
         assert summary["input_shape"] == [None, 15, 3], f"{call} takes input of shape {summary['input_shape']}; expected [None, 15, 3]"
         assert summary["output_shape"] == [None, 6], f"{call} gives output of shape {summary['output_shape']}; expected [None, 6]"
         assert summary["last_activation"] == "softmax", f"{call} ends in activation {summary['last_activation']!r}; expected 'softmax'"
@@ -132,12 +109,12 @@ def test_build_rnn_contract(student, topic):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("Map the cell name to its Keras layer: 'simple' -> SimpleRNN, 'lstm' -> LSTM, 'gru' -> GRU.")
-def test_build_rnn_cells(student, topic):
+def test_build_rnn_cells(student, judge, topic):
     """build_rnn uses the recurrent layer that cell names"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         for cell, layer in CELL_LAYERS.items():
             call = f"build_rnn(20, 4, 4, cell={cell!r})"
-            kinds = _recurrent_kinds(_summary(student, student.build_rnn(20, 4, 4, cell=cell), call))
+            kinds = recurrent_kinds(judged(student, judge, student.build_rnn(20, 4, 4, cell=cell), call))
             assert kinds and set(kinds) == {layer}, f"{call} has recurrent layers {kinds}; expected {layer}"
 
 
@@ -146,7 +123,7 @@ def test_build_rnn_cells(student, topic):
                   "instead of silently using another cell.")
 def test_build_rnn_invalid_cell(student, topic):
     """build_rnn(..., cell='transformer') raises ValueError"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_rnn(20, 4, 4, cell='transformer')"
         try:
             student.build_rnn(20, 4, 4, cell="transformer")
@@ -162,23 +139,23 @@ def test_build_rnn_invalid_cell(student, topic):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("train_rnn must return the fitted keras.Model (not the History) within the time budget.")
-def test_train_rnn_returns_model(student, topic):
+def test_train_rnn_returns_model(student, judge, topic):
     """train_rnn returns a sequence classifier within the training budget"""
     _, (model, seconds) = _trained(student)
     call = f"train_rnn(X_train, y_train, 0) [{seconds:.1f} s of a {topic.train_budget:g} s budget]"
-    summary = _summary(student, model, call)
+    summary = judged(student, judge, model, call)
     assert summary["output_shape"] == [None, 4], f"{call} returned a model with output shape {summary['output_shape']}; expected [None, 4]"
 
 
 @pytest.mark.points(1)
 @pytest.mark.hint("The class is a marker early in the sequence: a gated cell (LSTM or GRU) remembers it across "
                   "the noisy steps; train enough epochs with a softmax output.")
-def test_train_rnn_heldout_accuracy(student, topic):
+def test_train_rnn_heldout_accuracy(student, judge, topic):
     """train_rnn reaches the accuracy bar on sequences it never saw"""
     split, (model, _) = _trained(student)
-    pred = np.asarray(student.probe("predict", model, split.X_test), dtype=float)
     n = len(split.X_test)
+    pred = predictions(student, judge, model, split.X_test, "train_rnn(X_train, y_train, 0)")
     assert pred.shape == (n, 4), f"predicting {n} held-out sequences gave shape {pred.shape}; expected ({n}, 4)"
-    acc = float(np.mean(pred.argmax(axis=1) == split.y_test))
+    acc = accuracy(pred, split.y_test)
     assert acc >= topic.accuracy_bar, \
         f"train_rnn's model classifies {acc:.1%} of {n} held-out sequences correctly; the bar is {topic.accuracy_bar:.0%}"

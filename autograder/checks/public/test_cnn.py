@@ -7,13 +7,8 @@ Cheap (no training); the hidden checks grade random images, strides, padding, po
 import numpy as np
 import pytest
 
+from autograder.checks.keras_models import judged, keras_budget, layer_kinds
 from autograder.checking import assert_close
-
-
-def _keras_budget(student, topic):
-    """A builder may make the sandbox's first Keras call, which imports TensorFlow (several seconds,
-    more on a busy machine): give it the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
 
 
 @pytest.mark.points(1)
@@ -43,14 +38,13 @@ def test_conv2d_forward_small_example(student):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("Stack Conv2D (+ pooling) blocks, flatten, and end in a Dense softmax with one unit per class; don't compile.")
-def test_build_cnn_is_a_convolutional_classifier(student, topic):
+def test_build_cnn_is_a_convolutional_classifier(student, judge, topic):
     """build_cnn((28, 28, 1), 5) is an uncompiled Conv2D classifier with 5 softmax outputs"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_cnn((28, 28, 1), 5)"
-        summary = student.probe("model_summary", student.build_cnn((28, 28, 1), 5))
-        assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
+        summary = judged(student, judge, student.build_cnn((28, 28, 1), 5), call)
         assert summary["output_shape"] == [None, 5], f"{call} gives output of shape {summary['output_shape']}; expected [None, 5]"
         assert summary["last_activation"] == "softmax", f"{call} ends in activation {summary['last_activation']!r}; expected 'softmax'"
-        kinds = [layer["class"] for layer in summary["layers"]]
+        kinds = layer_kinds(summary)
         assert "Conv2D" in kinds, f"{call} has layers {kinds}; a convolutional network needs Conv2D layers"
         assert not summary["compiled"], f"{call} returned a compiled model; a builder leaves compiling to the caller"

@@ -1,31 +1,25 @@
 """Self-checks for ``mlp``: the builders' output layers and the loss ``compile_model`` picks.
 
-Cheap (no training); the hidden checks also grade the hidden layers, parameter counts and
+Cheap (no training). Each model is judged as data by the judge process (rebuilt from Keras's
+built-in layers), never by asking it about itself. The hidden checks also grade the hidden layers, parameter counts and
 ``train_mlp`` on held-out digits.
 """
 
+import math
+
+import numpy as np
 import pytest
 
-
-def _model(student, model, call):
-    summary = student.probe("model_summary", model)
-    assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
-    return summary
-
-
-def _keras_budget(student, topic):
-    """Building and compiling Keras models takes longer than a NumPy call, most of all on a busy
-    machine: give these calls the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
+from autograder.checks.keras_models import judged, keras_budget
 
 
 @pytest.mark.points(1)
 @pytest.mark.hint("A one-of-K classifier ends in Dense(num_classes) with a softmax: one probability per class, rows summing to 1.")
-def test_build_mlp_ends_in_softmax(student, topic):
+def test_build_mlp_ends_in_softmax(student, judge, topic):
     """build_mlp(64, 10) maps (batch, 64) to (batch, 10) softmax probabilities"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_mlp(64, 10)"
-        summary = _model(student, student.build_mlp(64, 10), call)
+        summary = judged(student, judge, student.build_mlp(64, 10), call)
         assert summary["input_shape"] == [None, 64], f"{call} takes input of shape {summary['input_shape']}; expected [None, 64]"
         assert summary["output_shape"] == [None, 10], f"{call} gives output of shape {summary['output_shape']}; expected [None, 10]"
         assert summary["last_activation"] == "softmax", f"{call} ends in activation {summary['last_activation']!r}; expected 'softmax'"
@@ -33,24 +27,27 @@ def test_build_mlp_ends_in_softmax(student, topic):
 
 @pytest.mark.points(1)
 @pytest.mark.hint("A binary classifier outputs one number, P(class 1): a single unit squashed into (0, 1).")
-def test_build_binary_classifier_ends_in_sigmoid(student, topic):
+def test_build_binary_classifier_ends_in_sigmoid(student, judge, topic):
     """build_binary_classifier(30) maps (batch, 30) to (batch, 1) sigmoid probabilities"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_binary_classifier(30)"
-        summary = _model(student, student.build_binary_classifier(30), call)
+        summary = judged(student, judge, student.build_binary_classifier(30), call)
         assert summary["output_shape"] == [None, 1], f"{call} gives output of shape {summary['output_shape']}; expected [None, 1]"
         assert summary["last_activation"] == "sigmoid", f"{call} ends in activation {summary['last_activation']!r}; expected 'sigmoid'"
 
 
 @pytest.mark.points(1)
 @pytest.mark.hint("Integer labels of shape (batch,) with a softmax over several classes call for the *sparse* categorical cross-entropy.")
-def test_compile_model_softmax_loss(student, topic):
+def test_compile_model_softmax_loss(student, judge, topic):
     """compile_model(a softmax model) uses sparse categorical cross-entropy"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         model = student.compile_model(student.probe("plain_model", 64, 10, "softmax"))
         call = "compile_model(<a 64 -> 10 softmax model>)"
-        summary = _model(student, model, call)
+        labels, probs = np.array([0, 2, 1]), np.array([[0.6, 0.2, 0.2] + [0.0] * 7, [0.1, 0.1, 0.8] + [0.0] * 7, [0.3, 0.4, 0.3] + [0.0] * 7])
+        summary = judged(student, judge, model, call, loss_on=(labels, probs))
         assert summary["compiled"], f"{call} returned a model that is not compiled (return the model after model.compile(...))"
-        loss = str(summary["loss"])
-        assert loss.replace("_", "").lower() == "sparsecategoricalcrossentropy", \
-            f"{call} compiled with loss {loss!r}; expected 'sparse_categorical_crossentropy'"
+        expected = float(np.mean(-np.log([0.6, 0.8, 0.4])))
+        got = summary.get("loss_value")
+        assert got is not None and math.isclose(got, expected, rel_tol=1e-3), \
+            f"{call} compiled with loss {summary['loss']!r}, which gives {got} on integer labels and softmax probabilities; " \
+            f"expected {expected:.4f} (sparse categorical cross-entropy)"

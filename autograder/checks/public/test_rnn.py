@@ -7,13 +7,8 @@ Cheap (no training); the hidden checks grade random weights, every step, the thr
 import numpy as np
 import pytest
 
+from autograder.checks.keras_models import judged, keras_budget, layer_kinds, recurrent_kinds
 from autograder.checking import assert_close
-
-
-def _keras_budget(student, topic):
-    """A builder may make the sandbox's first Keras call, which imports TensorFlow (several seconds,
-    more on a busy machine): give it the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
 
 
 @pytest.mark.points(1)
@@ -46,16 +41,15 @@ def test_rnn_forward_shape_and_first_step(student):
 @pytest.mark.points(1)
 @pytest.mark.hint("The default cell is an LSTM layer reading (timesteps, features) sequences, "
                   "then a Dense softmax with one unit per class; don't compile.")
-def test_build_rnn_default_lstm(student, topic):
+def test_build_rnn_default_lstm(student, judge, topic):
     """build_rnn(20, 4, 4) is an uncompiled LSTM classifier with 4 softmax outputs"""
-    with _keras_budget(student, topic):
+    with keras_budget(student, topic):
         call = "build_rnn(20, 4, 4)"
-        summary = student.probe("model_summary", student.build_rnn(20, 4, 4))
-        assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
+        summary = judged(student, judge, student.build_rnn(20, 4, 4), call)
         assert summary["input_shape"] == [None, 20, 4], f"{call} takes input of shape {summary['input_shape']}; expected [None, 20, 4]"
         assert summary["output_shape"] == [None, 4], f"{call} gives output of shape {summary['output_shape']}; expected [None, 4]"
         assert summary["last_activation"] == "softmax", f"{call} ends in activation {summary['last_activation']!r}; expected 'softmax'"
-        kinds = [layer["class"] for layer in summary["layers"]]
-        assert "LSTM" in kinds or any(layer.get("cell") == "LSTMCell" for layer in summary["layers"]), \
+        kinds = layer_kinds(summary)
+        assert "LSTM" in recurrent_kinds(summary), \
             f"{call} has layers {kinds}; the default cell='lstm' needs an LSTM layer"
         assert not summary["compiled"], f"{call} returned a compiled model; a builder leaves compiling to the caller"
