@@ -455,6 +455,7 @@ class _BrokenJudge(Judge):
         raise JudgeError("the judge stopped (exit code -9)")
 
 
+@pytest.mark.slow  # trains the reference mlp once
 def test_a_judge_that_fails_is_the_graders_fault_not_the_students(tmp_path):
     folder = tmp_path / "submission"
     folder.mkdir()
