@@ -98,7 +98,7 @@ def check_files(course: Course, topics: list[str], *, public_only: bool) -> list
     found = []
     for topic in topics:
         for folder in folders:
-            f = course.checks_dir / folder / f"test_{topic}.py"
+            f = course.check_file(topic, folder)
             if f.is_file():
                 found.append(f)
     return found
@@ -106,7 +106,7 @@ def check_files(course: Course, topics: list[str], *, public_only: bool) -> list
 
 def sandbox_config(course: Course, *, masks: tuple = (), **overrides) -> SandboxConfig:
     """The sandbox settings for this course: its memory limit, and the paths student code must not see."""
-    hidden = (course.solutions_dir, course.checks_dir / "hidden", *masks)
+    hidden = (*course.secret_dirs, *masks)
     return SandboxConfig(memory_mb=course.memory_limit_mb, masks=tuple(Path(p) for p in hidden), **overrides)
 
 
@@ -176,7 +176,7 @@ def grade_submission(
     plugin = GraderPlugin(course, session)
     args = [
         *map(str, check_files(course, names, public_only=public_only)),
-        "-c", str(course_mod.PACKAGE_DIR / "checks" / "pytest.ini"),
+        "-c", str(course_mod.CHECKS_INI),
         "--rootdir", str(course.checks_dir),
         "--confcutdir", str(course.checks_dir),  # no conftest lookup, nor collection, above the checks
         "-p", "no:cacheprovider",

@@ -1,6 +1,6 @@
 """The pytest plugin behind grading: markers for points and hints, fixtures, outcome capture.
 
-Checks are plain pytest functions in ``autograder/checks/{public,hidden}/test_<topic>.py``::
+Checks are plain pytest functions in the course's ``checks/{public,hidden}/test_<topic>.py``::
 
     @pytest.mark.points(2)
     @pytest.mark.hint("Subtract the row maximum before exp: softmax(z) == softmax(z - c).")

@@ -457,7 +457,7 @@ def test_a_course_or_package_mismatch_grades_nothing(course, change, message):
 
 def test_the_plugin_grades_content_without_the_class_folder(course, tmp_path):
     """A worker sees only the bytes: the entry's path does not exist on it. Its course is the
-    bundle's, unpacked privately, with the worker's own hidden checks masked too."""
+    bundle's, unpacked privately, with its hidden checks and solutions masked."""
     plugin = _plugin(course)
     travelled = pickle.loads(pickle.dumps(plugin))  # as Dask sends it
     assert travelled.job is None and travelled.bundle == plugin.bundle
@@ -467,7 +467,7 @@ def test_the_plugin_grades_content_without_the_class_folder(course, tmp_path):
         folder = Path(travelled.folder)
         assert job.course.root == folder and job.course.checks_dir == folder / "checks"
         assert (folder / "checks" / "hidden" / "test_neurons.py").read_bytes() == (course.checks_dir / "hidden" / "test_neurons.py").read_bytes()
-        assert course_mod.PACKAGE_DIR / "checks" / "hidden" in job.config.masks
+        assert folder / "checks" / "hidden" in job.config.masks
         assert folder / "solutions" in job.config.masks
 
         student = _folder(tmp_path / "ada", {"neurons.py": _solution("neurons")})

@@ -25,10 +25,11 @@ def test_release_holds_the_student_files_only(release):
     assert (release / "README.md").is_file()
     assert sorted(p.stem for p in (release / "exercises").glob("*.py")) == sorted(COURSE.topic_names)
     assert sorted(p.stem for p in (release / "exercises").glob("*.ipynb")) == sorted(COURSE.topic_names)
-    assert (release / "autograder" / "checks" / "public").is_dir()
+    assert (release / "checks" / "public").is_dir()
+    assert not (release / "autograder" / "checks").exists()  # the engine holds no course content
     assert (release / "autograder" / "datasets" / "__init__.py").is_file()
     assert not (release / "solutions").exists()
-    assert not (release / "autograder" / "checks" / "hidden").exists()
+    assert not (release / "checks" / "hidden").exists()
     assert not (release / "autograder" / "nbgrader_export.py").exists()  # an instructor's tool
     assert not list(release.rglob("__pycache__")) and not list(release.rglob("*.pyc"))
 
@@ -98,7 +99,7 @@ def _student_env(release: Path, home: Path) -> dict:
 
 
 def _topic_with_public_checks(release: Path) -> str:
-    public = {p.stem.removeprefix("test_") for p in (release / "autograder" / "checks" / "public").glob("test_*.py")}
+    public = {p.stem.removeprefix("test_") for p in (release / "checks" / "public").glob("test_*.py")}
     for topic in ["neurons", *COURSE.topic_names]:
         if topic in public:
             return topic
