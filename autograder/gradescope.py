@@ -103,9 +103,8 @@ Try it before uploading (same layout under another root):
 """
 
 
-def _project_dependencies(root: Path) -> list[str]:
-    """The ``[project] dependencies`` of the course's ``pyproject.toml``."""
-    path = root / "pyproject.toml"
+def _project_dependencies(path: Path) -> list[str]:
+    """The ``[project] dependencies`` of ``path`` (a ``pyproject.toml``: the course's own, else the engine's)."""
     try:
         data = course_mod.tomllib.loads(path.read_text(encoding="utf-8"))
         return list(data["project"]["dependencies"])
@@ -127,7 +126,7 @@ def pinned_requirements(course: Course | None = None) -> list[str]:
     course = course or course_mod.load()
     pins: dict[str, str] = {}
     extras_seen: dict[str, set[str]] = {}
-    top = list(map(Requirement, _project_dependencies(course.root)))
+    top = list(map(Requirement, _project_dependencies(course.project_file)))
     queue = [r for r in top if r.marker is None or r.marker.evaluate({"extra": ""})]
     # Dependencies of other Python versions stay as written (e.g. tomli on 3.10): the image's Python may differ.
     other_python = [str(r) for r in top if r not in queue and "python_version" in str(r.marker)]
