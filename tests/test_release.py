@@ -52,7 +52,7 @@ def test_every_solution_and_hidden_line_is_scanned_for_unless_the_course_publish
     shows students on purpose elsewhere (given helpers of an exercise, public checks, package code)."""
     secrets = secret_lines(COURSE)
     published = set()
-    for path in (COURSE.root / "autograder").rglob("*.py"):
+    for path in [*(COURSE.root / "autograder").rglob("*.py"), *COURSE.checks_dir.rglob("*.py")]:
         if "hidden" not in path.parts and path.name != "nbgrader_export.py":
             published |= _lines(path)
     for src in COURSE.solutions_dir.glob("*.py"):
