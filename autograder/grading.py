@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -179,6 +180,8 @@ def grade_submission(
         "-c", str(course_mod.CHECKS_INI),
         "--rootdir", str(course.checks_dir),
         "--confcutdir", str(course.checks_dir),  # no conftest lookup, nor collection, above the checks
+        # the course's own helper modules (checks/<name>.py) are importable by its check files
+        "-o", f"pythonpath={shlex.quote(str(course.checks_dir))}",
         "-p", "no:cacheprovider",
         "-p", "no:terminal",
         "--import-mode=importlib",
@@ -192,6 +195,7 @@ def grade_submission(
     except SandboxStartError as exc:
         raise GradingError(str(exc)) from exc
     finally:
+        _forget_helpers(course.checks_dir)
         box.close()
         if own_zygote is not None:
             own_zygote.close()
@@ -208,6 +212,15 @@ def grade_submission(
         result.error = (f"{GRADER_FAULT}: {len(faults)} check(s) could not run after retries; grade again "
                         f"({faults[0].feedback.removeprefix(GRADER_FAULT + ': ')[:300]})")
     return result
+
+
+def _forget_helpers(folder: Path) -> None:
+    """Drop the course's helper modules from ``sys.modules``: the next grading (maybe of another
+    course, or of a changed one) imports its own."""
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None)
+        if where and Path(where).parent == folder:
+            del sys.modules[name]
 
 
 def _run_pytest(args: list[str], plugin) -> int:

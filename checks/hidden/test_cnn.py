@@ -11,6 +11,7 @@ import pytest
 
 from autograder.checking import assert_close
 from autograder.datasets import make_shapes
+from keras_helpers import keras_budget as _keras_budget, model_summary as _summary, trained
 
 #: Secret seed of the held-out images: shapes no student has seen (the public default differs).
 HELDOUT_SEED = 90_210_577
@@ -25,27 +26,9 @@ def _rng(offset):
     return np.random.default_rng(5150 + offset)
 
 
-def _summary(student, model, call):
-    summary = student.probe("model_summary", model)
-    assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
-    return summary
-
-
 def _trained(student):
     """(split, (model, seconds)): ``train_cnn`` on the training images, computed once per submission."""
-    split = make_shapes(heldout_seed=HELDOUT_SEED)
-
-    def train():
-        model = student.train_cnn(split.X_train, split.y_train, 0)
-        return model, student.last.duration
-
-    return split, student.once("train_cnn", train)
-
-
-def _keras_budget(student, topic):
-    """A builder may make the sandbox's first Keras call, which imports TensorFlow (several seconds,
-    more on a busy machine): give it the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
+    return trained(student, "train_cnn", make_shapes(heldout_seed=HELDOUT_SEED))
 
 
 # -- NumPy parts ------------------------------------------------------------------------------------

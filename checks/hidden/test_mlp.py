@@ -12,18 +12,13 @@ import numpy as np
 import pytest
 
 from autograder.datasets import load_digits
+from keras_helpers import keras_budget as _keras_budget, model_summary as _summary, trained
 
 #: Secret seed of the digits split used for grading: the student trains on its train part and is
 #: judged on its test part, a different cut of the 1797 digits than the public default (seed 0).
 HELDOUT_SEED = 7314159
 
 _ACTIVATION_LAYERS = {"Softmax": "softmax", "ReLU": "relu"}
-
-
-def _summary(student, model, call):
-    summary = student.probe("model_summary", model)
-    assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
-    return summary
 
 
 def _dense_stack(summary):
@@ -50,19 +45,7 @@ def _normalised(name):
 
 def _trained(student):
     """(split, (model, seconds)): ``train_mlp`` on the grading split's train part, computed once per submission."""
-    split = load_digits(seed=HELDOUT_SEED)
-
-    def train():
-        model = student.train_mlp(split.X_train, split.y_train, 0)
-        return model, student.last.duration
-
-    return split, student.once("train_mlp", train)
-
-
-def _keras_budget(student, topic):
-    """Building and compiling Keras models takes longer than a NumPy call, most of all on a busy
-    machine: give these calls the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
+    return trained(student, "train_mlp", load_digits(seed=HELDOUT_SEED))
 
 
 # -- builders ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from autograder.checking import assert_close, assert_finite, assert_no_warnings, assert_unchanged
 from autograder.datasets import make_sequences
 from autograder.sandbox.proxy import StudentError
+from keras_helpers import keras_budget as _keras_budget, model_summary as _summary, trained
 
 #: Secret seed of the held-out sequences (the public default differs).
 HELDOUT_SEED = 4_815_162_342
@@ -34,12 +35,6 @@ def _weights(rng, batch=3, features=2, units=4):
     return x_t, h_prev, Wx, Wh, b
 
 
-def _summary(student, model, call):
-    summary = student.probe("model_summary", model)
-    assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
-    return summary
-
-
 def _recurrent_kinds(summary):
     """The recurrent layers' kinds, from the layer class or (for keras.layers.RNN) the cell class."""
     kinds = []
@@ -54,19 +49,7 @@ def _recurrent_kinds(summary):
 
 def _trained(student):
     """(split, (model, seconds)): ``train_rnn`` on the training sequences, computed once per submission."""
-    split = make_sequences(heldout_seed=HELDOUT_SEED)
-
-    def train():
-        model = student.train_rnn(split.X_train, split.y_train, 0)
-        return model, student.last.duration
-
-    return split, student.once("train_rnn", train)
-
-
-def _keras_budget(student, topic):
-    """A builder may make the sandbox's first Keras call, which imports TensorFlow (several seconds,
-    more on a busy machine): give it the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
+    return trained(student, "train_rnn", make_sequences(heldout_seed=HELDOUT_SEED))
 
 
 # -- NumPy parts ------------------------------------------------------------------------------------

@@ -5,18 +5,7 @@ Cheap (no training); the hidden checks also grade the hidden layers, parameter c
 """
 
 import pytest
-
-
-def _model(student, model, call):
-    summary = student.probe("model_summary", model)
-    assert summary["is_model"], f"{call} returned a {summary['type']}, not a keras.Model"
-    return summary
-
-
-def _keras_budget(student, topic):
-    """Building and compiling Keras models takes longer than a NumPy call, most of all on a busy
-    machine: give these calls the training budget instead of the plain call budget."""
-    return student.budget(topic.train_budget)
+from keras_helpers import keras_budget as _keras_budget, model_summary as _model
 
 
 @pytest.mark.points(1)
