@@ -68,10 +68,6 @@ class Course:
         return (self.root / custom).resolve() if custom else self.root / "checks"
 
     @property
-    def public_checks_dir(self) -> Path:
-        return self.checks_dir / "public"
-
-    @property
     def hidden_checks_dir(self) -> Path:
         return self.checks_dir / "hidden"
 
