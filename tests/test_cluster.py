@@ -432,7 +432,7 @@ def test_course_bundle_holds_the_course_and_is_reproducible(course):
     bundle = course_bundle(course)
     assert bundle == course_bundle(course), "the same course must give the same bytes (and hash)"
     names = set(zipfile.ZipFile(io.BytesIO(bundle)).namelist())
-    assert {"course.toml", "solutions/neurons.py", "checks/hidden/test_neurons.py", "checks/public/test_neurons.py"} <= names
+    assert {"course.toml", "solutions/neurons.py", "checks/hidden/test_neurons.py", "checks/public/test_neurons.py", "checks/keras_helpers.py"} <= names
     assert not any("__pycache__" in n for n in names)
 
 
