@@ -26,8 +26,8 @@ def _remember_course(ctx: click.Context, _param, value: Path | None) -> Path | N
 course_option = click.option(
     "--course", "course_dir", type=click.Path(file_okay=False, path_type=Path), expose_value=False, is_eager=True,
     callback=_remember_course,
-    help="The course folder (course.toml, solutions/, checks/). Default: the current folder when it holds "
-         "a course.toml, else the Keras course.")
+    help="The course folder (course.toml, solutions/, checks/). Default: the course the current folder is in "
+         "(it or a folder above holds a course.toml), else the Keras course.")
 
 
 def _course():
@@ -63,8 +63,8 @@ def main() -> None:
     Authors:      autograder stubs                 (exercises/ from solutions/)
                   autograder new-course DIR        (a minimal course of your own)
 
-    Every verb takes --course DIR: the course folder (default: the current folder when it holds a
-    course.toml, else the Keras course).
+    Every verb takes --course DIR: the course folder (default: the course the current folder is in,
+    else the Keras course).
     """
 
 
