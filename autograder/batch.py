@@ -407,13 +407,13 @@ def _tree_files(folder: Path) -> list[Path]:
 
 def grader_fingerprint(course: Course, topics: Iterable[str]) -> str:
     """sha256 of everything that decides the scores besides the submission: the whole grader package
-    (the sandbox, checking helpers, plugin, data sets, the package's checks), the course's checks,
-    ``course.toml``, and the reference solutions of the graded topics. A change in any of them
+    (the sandbox, checking helpers, plugin, data sets), the course's checks (public, hidden and their
+    helpers) and data sets, ``course.toml``, and the reference solutions of the graded topics. A change in any of them
     regrades the class on the next run."""
     h = hashlib.sha256()
     h.update(_grading_manifest(course.root / course_mod.MANIFEST))
     named = [(f"solutions/{t}.py", course.solutions_dir / f"{t}.py") for t in topics]
-    for label, root in (("package", GRADER_PACKAGE), ("checks", course.checks_dir)):
+    for label, root in (("package", GRADER_PACKAGE), ("checks", course.checks_dir), ("datasets", course.datasets_dir)):
         named += [(f"{label}/{p.relative_to(root).as_posix()}", p) for p in _tree_files(root)]
     for label, f in named:  # named relative to their root: moving the course regrades nothing
         h.update(f"\0{label}\0".encode())

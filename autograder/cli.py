@@ -16,11 +16,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
+def _remember_course(ctx: click.Context, _param, value: Path | None) -> Path | None:
+    if value is not None:
+        ctx.meta["autograder.course"] = value
+    return value
+
+
+#: ``--course DIR`` on every verb: the course folder (see :mod:`autograder.course` for the default).
+course_option = click.option(
+    "--course", "course_dir", type=click.Path(file_okay=False, path_type=Path), expose_value=False, is_eager=True,
+    callback=_remember_course,
+    help="The course folder (course.toml, solutions/, checks/). Default: the course the current folder is in "
+         "(it or a folder above holds a course.toml), else the Keras course.")
+
+
 def _course():
+    """The course of this command: its ``--course DIR``, else the default one."""
     from autograder import course
 
+    folder = click.get_current_context().meta.get("autograder.course")
     try:
-        return course.load()
+        if folder is not None and not (folder / course.MANIFEST).is_file():
+            raise course.CourseError(f"--course {folder}: no {course.MANIFEST} there")
+        return course.load(folder)
     except course.CourseError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -43,11 +61,16 @@ def main() -> None:
     Instructors:  autograder grade SUBMISSION      (one submission)
                   autograder grade-all FOLDER --out DIR   (a class)
     Authors:      autograder stubs                 (exercises/ from solutions/)
+                  autograder new-course DIR        (a minimal course of your own)
+
+    Every verb takes --course DIR: the course folder (default: the course the current folder is in,
+    else the Keras course).
     """
 
 
 @main.command()
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if exercises/ differs from what solutions/ gives.")
+@course_option
 def stubs(check_only: bool) -> None:
     """Generate exercises/ (student stubs: <topic>.py and <topic>.ipynb) from solutions/."""
     from autograder.stubs import MarkerError, generate
@@ -68,6 +91,7 @@ def stubs(check_only: bool) -> None:
 @main.command()
 @click.argument("topic", required=False)
 @click.option("--folder", type=click.Path(file_okay=False, path_type=Path), help="Your work (default: ./exercises, else the course's exercises/).")
+@course_option
 def check(topic: str | None, folder: Path | None) -> None:
     """Run the public self-checks on your work, with hints (TOPIC: one topic; default all).
 
@@ -94,6 +118,7 @@ def check(topic: str | None, folder: Path | None) -> None:
 @click.option("--markdown", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the student's feedback (Markdown) here.")
 @click.option("--public-only", is_flag=True, help="Run only the public checks.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the total.")
+@course_option
 def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_path, public_only: bool, quiet: bool) -> None:
     """Grade one SUBMISSION folder with the public and hidden checks.
 
@@ -128,6 +153,7 @@ def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_p
 
 
 @main.command()
+@course_option
 def demo() -> None:
     """Grade the reference solutions and the blank exercises, and show both score tables."""
     from autograder import results as res
@@ -153,6 +179,7 @@ def demo() -> None:
 @click.option("--overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV student,check,points,reason,who,when: points set by hand, applied after grading.")
 @click.option("--lms", type=click.Choice(["canvas", "moodle"]), multiple=True, help="Also write OUT/canvas.csv or OUT/moodle.csv for the LMS's gradebook import (needs --roster; repeatable).")
 @click.option("--assignment", default="", help="The assignment column's name in the LMS files (default: the course title).")
+@course_option
 def grade_all(submissions: Path, out: Path, jobs: int | None, cluster: str | None, force: bool, topics: tuple[str, ...], no_progress: bool,
               roster: Path | None, extensions: Path | None, overrides: Path | None, lms: tuple[str, ...], assignment: str) -> None:
     """Grade a class: every entry of SUBMISSIONS is one submission, named after it.
@@ -242,9 +269,28 @@ def _term_summary(term) -> None:
             click.echo(f"  {p.score:.2f}  {p.topic}: {term.label(p.a)} / {term.label(p.b)}")
 
 
+@main.command("new-course")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--title", help="The course's title (default: from the folder's name).")
+def new_course(folder: Path, title: str | None) -> None:
+    """Make a minimal course in the new folder FOLDER: course.toml, one topic's solution, a public and
+    a hidden check, checks/conftest.py for the course's helpers, and the generated exercises/.
+
+    Then, inside FOLDER, every verb works on it (or pass --course FOLDER).
+    """
+    from autograder.scaffold import ScaffoldError, new_course as scaffold
+
+    try:
+        root = scaffold(folder, title=title)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"new course: {root}\nnext: cd {folder} && autograder check && autograder grade solutions")
+
+
 @main.command()
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace OUT if it holds an earlier release.")
+@course_option
 def release(out: Path, force: bool) -> None:
     """Build the student release in the new folder OUT.
 
@@ -271,6 +317,7 @@ def release(out: Path, force: bool) -> None:
 @click.option("--assignment", default="course", show_default=True, help="nbgrader assignment name (source/<assignment>/).")
 @click.option("--topic", "topics", multiple=True, help="Export only this topic (repeatable).")
 @click.option("--force", is_flag=True, help="Overwrite notebooks already in source/<assignment>/.")
+@course_option
 def nbgrader(out: Path, assignment: str, topics: tuple[str, ...], force: bool) -> None:
     """Write an nbgrader course directory in OUT: nbgrader_config.py and source/<assignment>/<topic>.ipynb.
 
@@ -292,6 +339,7 @@ def nbgrader(out: Path, assignment: str, topics: tuple[str, ...], force: bool) -
 @main.command()
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--topic", "topics", multiple=True, help="Grade only this topic (repeatable); default all.")
+@course_option
 def gradescope(out: Path, topics: tuple[str, ...]) -> None:
     """Write the Gradescope autograder zip OUT (setup.sh, run_autograder, pinned requirements, course)."""
     from autograder.gradescope import GradescopeError, build_bundle

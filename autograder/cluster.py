@@ -38,7 +38,6 @@ import threading
 import uuid
 import zipfile
 from concurrent.futures import Future
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from autograder import __version__
@@ -95,20 +94,20 @@ def course_bundle(course: Course) -> bytes:
             zf.writestr(info, path.read_bytes())
 
         add(course.root / course_mod.MANIFEST, course_mod.MANIFEST)
-        for folder, arc in ((course.solutions_dir, "solutions"), (course.checks_dir, "checks"), (course.root / "datasets", "datasets")):
+        for folder, arc in ((course.solutions_dir, "solutions"), (course.checks_dir, "checks"), (course.datasets_dir, "datasets")):
             for f in _files(folder):
                 add(f, f"{arc}/{f.relative_to(folder).as_posix()}")
     return buf.getvalue()
 
 
 def package_fingerprint() -> str:
-    """``version:sha256`` of the ``autograder`` package's code and data (its checks excepted: those
-    travel with the course). A worker must run the same package as the client."""
+    """``version:sha256`` of the ``autograder`` package's code and data (the course's checks travel
+    with the course). A worker must run the same package as the client."""
     h = hashlib.sha256()
     base = course_mod.PACKAGE_DIR
     for f in _files(base):
         rel = f.relative_to(base)
-        if f.suffix not in _DATA_SUFFIXES or rel.parts[:2] in (("checks", "public"), ("checks", "hidden")):
+        if f.suffix not in _DATA_SUFFIXES:
             continue
         h.update(f"\0{rel.as_posix()}\0".encode())
         h.update(f.read_bytes())
@@ -125,9 +124,7 @@ def _unpack(bundle: bytes, folder: Path) -> Course:
             target = folder.joinpath(*PurePosixPath(rel).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(zf.read(info))
-    course = course_mod.parse(folder)
-    head = {**course.extra.get("course", {}), "checks_dir": str(folder / "checks")}
-    return replace(course, extra={**course.extra, "course": head})
+    return course_mod.parse(folder)  # its paths (checks/, solutions/) are the unpacked folder's
 
 
 # --------------------------------------------------------------------------------------------------
@@ -179,8 +176,9 @@ class CoursePlugin(_plugin_base()):
                 raise CourseMismatch(f"this Dask worker runs autograder {mine}, the client {self.package}: install the same version on the workers")
             self.folder = tempfile.mkdtemp(prefix="autograder-course-")
             course = _unpack(self.bundle, Path(self.folder))
-            # the worker's own copy of the hidden checks is masked too (the course's are in the bundle)
-            masks = _safe_masks([*map(Path, self.masks), Path(self.folder), course_mod.PACKAGE_DIR / "checks" / "hidden"])
+            # the unpacked course (solutions, hidden checks) is masked; the worker's own course folder,
+            # if it has one, is outside the sandbox's view anyway (only the package is bound)
+            masks = _safe_masks([*map(Path, self.masks), Path(self.folder)])
             self.job = _Job(course, self.topics, masks)
             self.error = ""
         except Exception as exc:

@@ -1,8 +1,14 @@
 """The course: where its files are and what its manifest (``course.toml``) says.
 
-The course root is the folder holding ``course.toml``, ``solutions/``, ``exercises/`` and the checks.
-It is found from ``$AUTOGRADER_COURSE``, else next to this package (an editable install or a
-release bundle), else by walking up from the current folder.
+A course is a folder: ``course.toml``, ``solutions/``, ``checks/public/`` and ``checks/hidden/`` (with
+the course's own check helpers in ``checks/conftest.py``), its data sets (or the engine's, from
+``autograder.datasets``) and the generated ``exercises/``. The engine holds no course content; every
+path of a course comes from its :class:`Course` object here.
+
+Which course: the ``--course DIR`` of a verb (``load(DIR)``), else ``$AUTOGRADER_COURSE``, else the
+current folder when it holds a ``course.toml`` (or the nearest folder above it that does: a notebook
+in ``exercises/`` finds its course), else the Keras course next to this package (an editable install
+or a release bundle).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ else:  # pragma: no cover - Python 3.10
 
 MANIFEST = "course.toml"
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: The pytest configuration the grader runs every course's checks with (the engine's, not a course's).
+CHECKS_INI = PACKAGE_DIR / "checks.ini"
 
 
 class CourseError(Exception):
@@ -55,9 +63,33 @@ class Course:
 
     @property
     def checks_dir(self) -> Path:
-        """``checks_dir`` of the manifest's [course] table (relative to the root), else the package's."""
+        """``<root>/checks``, or ``checks_dir`` of the manifest's [course] table (relative to the root)."""
         custom = self.extra.get("course", {}).get("checks_dir")
-        return (self.root / custom).resolve() if custom else PACKAGE_DIR / "checks"
+        return (self.root / custom).resolve() if custom else self.root / "checks"
+
+    @property
+    def hidden_checks_dir(self) -> Path:
+        return self.checks_dir / "hidden"
+
+    def check_file(self, topic: str, folder: str) -> Path:
+        """The check file of ``topic`` in ``folder`` (``"public"`` or ``"hidden"``), whether or not it exists."""
+        return self.checks_dir / folder / f"test_{topic}.py"
+
+    @property
+    def datasets_dir(self) -> Path:
+        """The course's own data sets (optional; the engine's loaders are in ``autograder.datasets``)."""
+        return self.root / "datasets"
+
+    @property
+    def secret_dirs(self) -> tuple[Path, Path]:
+        """What only the grader may read: the reference solutions and the hidden checks."""
+        return (self.solutions_dir, self.hidden_checks_dir)
+
+    @property
+    def project_file(self) -> Path:
+        """The ``pyproject.toml`` a bundle installs: the course's own, else the engine's."""
+        own = self.root / "pyproject.toml"
+        return own if own.is_file() else PACKAGE_DIR.parent / "pyproject.toml"
 
     @property
     def topic_names(self) -> list[str]:
@@ -83,15 +115,14 @@ def find_root(start: Path | None = None) -> Path:
         if not (root / MANIFEST).is_file():
             raise CourseError(f"AUTOGRADER_COURSE={env} has no {MANIFEST}")
         return root
-    candidates = [PACKAGE_DIR.parent]
     here = (start or Path.cwd()).resolve()
-    candidates += [here, *here.parents]
+    candidates = [here, *here.parents, PACKAGE_DIR.parent]  # the course one works in, else the Keras course
     for c in candidates:
         if (c / MANIFEST).is_file():
             return c
     raise CourseError(
-        f"no {MANIFEST} found next to the autograder package or above {here}; "
-        "run from the course folder or set AUTOGRADER_COURSE"
+        f"no {MANIFEST} in {here} or above, nor next to the autograder package; "
+        "run from the course folder, pass --course DIR or set AUTOGRADER_COURSE"
     )
 
 

@@ -2,8 +2,8 @@
 
 ``build_bundle("autograder.zip")`` writes the zip Gradescope asks for ("Configure Autograder", zip
 upload): ``setup.sh`` and ``run_autograder`` at the top, ``requirements.txt`` pinned to this
-environment's versions, and the course itself (``course.toml``, ``solutions/``, the ``autograder``
-package with its public and hidden checks). Gradescope unzips it into ``/autograder/source`` and
+environment's versions, and the course itself (``course.toml``, ``solutions/``, ``checks/`` with the
+public and hidden checks, ``datasets/`` if the course has one) with the ``autograder`` package. Gradescope unzips it into ``/autograder/source`` and
 runs ``setup.sh`` once, then ``run_autograder`` for every submission; that calls :func:`run`, which
 grades ``/autograder/submission`` with student code in the sandbox (Gradescope runs as root, so the
 worker drops to ``nobody``) and writes ``/autograder/results/results.json``.
@@ -63,7 +63,7 @@ fi
 "$VENV/bin/pip" install --no-cache-dir -r "$SOURCE/requirements.txt"
 "$VENV/bin/pip" install --no-cache-dir --no-deps -e "$SOURCE"
 # Only root (the grader) may read the reference solutions and the hidden checks.
-chmod -R go-rwx "$SOURCE/solutions" "$SOURCE/autograder/checks/hidden"
+chmod -R go-rwx "$SOURCE/solutions" "$SOURCE/checks/hidden"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -103,9 +103,8 @@ Try it before uploading (same layout under another root):
 """
 
 
-def _project_dependencies(root: Path) -> list[str]:
-    """The ``[project] dependencies`` of the course's ``pyproject.toml``."""
-    path = root / "pyproject.toml"
+def _project_dependencies(path: Path) -> list[str]:
+    """The ``[project] dependencies`` of ``path`` (a ``pyproject.toml``: the course's own, else the engine's)."""
     try:
         data = course_mod.tomllib.loads(path.read_text(encoding="utf-8"))
         return list(data["project"]["dependencies"])
@@ -127,7 +126,7 @@ def pinned_requirements(course: Course | None = None) -> list[str]:
     course = course or course_mod.load()
     pins: dict[str, str] = {}
     extras_seen: dict[str, set[str]] = {}
-    top = list(map(Requirement, _project_dependencies(course.root)))
+    top = list(map(Requirement, _project_dependencies(course.project_file)))
     queue = [r for r in top if r.marker is None or r.marker.evaluate({"extra": ""})]
     # Dependencies of other Python versions stay as written (e.g. tomli on 3.10): the image's Python may differ.
     other_python = [str(r) for r in top if r not in queue and "python_version" in str(r.marker)]
@@ -160,7 +159,7 @@ def _zip_write(zf: zipfile.ZipFile, name: str, data: bytes, *, executable: bool 
 
 def build_bundle(out: str | Path, *, course: Course | None = None, topics: list[str] | None = None) -> Path:
     """Write the Gradescope autograder zip ``out``; ``topics`` limits what it grades (default: all)."""
-    from autograder.release import package_files
+    from autograder.release import course_checks, course_data, package_files
 
     course = course or course_mod.load()
     chosen = [course.topic(t).name for t in topics] if topics else course.topic_names
@@ -179,14 +178,14 @@ def build_bundle(out: str | Path, *, course: Course | None = None, topics: list[
         _zip_write(zf, "requirements.txt", (header + "\n".join(reqs) + "\n").encode())
         _zip_write(zf, BUNDLE_CONFIG, json.dumps({"topics": chosen, "python": python}, indent=2).encode())
         _zip_write(zf, "README.md", README.format(title=course.title, topics=", ".join(chosen), points=points, python=python).encode())
-        for name in ("course.toml", "pyproject.toml"):
-            _zip_write(zf, name, (course.root / name).read_bytes())
+        for name, src in (("course.toml", course.root / "course.toml"), ("pyproject.toml", course.project_file)):
+            _zip_write(zf, name, src.read_bytes())
         for topic in course.topic_names:
             src = course.solutions_dir / f"{topic}.py"
             if not src.is_file():
                 raise GradescopeError(f"no reference solution {src}: the hidden checks need it")
             _zip_write(zf, f"solutions/{src.name}", src.read_bytes())
-        for path, name in package_files(hidden=True):
+        for path, name in [*package_files(hidden=True), *course_checks(course, hidden=True), *course_data(course)]:
             _zip_write(zf, name.as_posix(), path.read_bytes())
     os.replace(tmp, out)
     return out
@@ -215,7 +214,7 @@ def find_submission(folder: Path, topics: list[str]) -> Path:
 
 def _lock_down(course: Course) -> None:
     """As root, make the solutions and hidden checks unreadable to anyone else (also without bubblewrap)."""
-    for top in (course.solutions_dir, course.checks_dir / "hidden"):
+    for top in course.secret_dirs:
         if not top.exists():
             continue
         for path in [top, *top.rglob("*")]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -99,7 +100,7 @@ def check_files(course: Course, topics: list[str], *, public_only: bool) -> list
     found = []
     for topic in topics:
         for folder in folders:
-            f = course.checks_dir / folder / f"test_{topic}.py"
+            f = course.check_file(topic, folder)
             if f.is_file():
                 found.append(f)
     return found
@@ -107,7 +108,7 @@ def check_files(course: Course, topics: list[str], *, public_only: bool) -> list
 
 def sandbox_config(course: Course, *, masks: tuple = (), **overrides) -> SandboxConfig:
     """The sandbox settings for this course: its memory limit, and the paths student code must not see."""
-    hidden = (course.solutions_dir, course.checks_dir / "hidden", *masks)
+    hidden = (*course.secret_dirs, *masks)
     return SandboxConfig(memory_mb=course.memory_limit_mb, masks=tuple(Path(p) for p in hidden), **overrides)
 
 
@@ -183,9 +184,11 @@ def grade_submission(
     plugin = GraderPlugin(course, session, judge)
     args = [
         *map(str, check_files(course, names, public_only=public_only)),
-        "-c", str(course_mod.PACKAGE_DIR / "checks" / "pytest.ini"),
+        "-c", str(course_mod.CHECKS_INI),
         "--rootdir", str(course.checks_dir),
         "--confcutdir", str(course.checks_dir),  # no conftest lookup, nor collection, above the checks
+        # the course's own helper modules (checks/<name>.py) are importable by its check files
+        "-o", f"pythonpath={shlex.quote(str(course.checks_dir))}",
         "-p", "no:cacheprovider",
         "-p", "no:terminal",
         "--import-mode=importlib",
@@ -199,6 +202,7 @@ def grade_submission(
     except SandboxStartError as exc:
         raise GradingError(str(exc)) from exc
     finally:
+        _forget_helpers(course.checks_dir)
         box.close()
         if own_zygote is not None:
             own_zygote.close()
@@ -217,6 +221,15 @@ def grade_submission(
         result.error = (f"{GRADER_FAULT}: {len(faults)} check(s) could not run after retries; grade again "
                         f"({faults[0].feedback.removeprefix(GRADER_FAULT + ': ')[:300]})")
     return result
+
+
+def _forget_helpers(folder: Path) -> None:
+    """Drop the course's helper modules from ``sys.modules``: the next grading (maybe of another
+    course, or of a changed one) imports its own."""
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None)
+        if where and Path(where).parent == folder:
+            del sys.modules[name]
 
 
 def _run_pytest(args: list[str], plugin) -> int:

@@ -68,7 +68,7 @@ def grade_cell(topic: str, *, width: int = 100) -> float:
 
     course = course_mod.load()
     course.topic(topic)
-    hidden = (course.checks_dir / "hidden" / f"test_{topic}.py").is_file()
+    hidden = course.check_file(topic, "hidden").is_file()
     source, notes = topic_source(topic)
     with tempfile.TemporaryDirectory(prefix="autograder-nb-") as tmp:
         (Path(tmp) / f"{topic}.py").write_text(source, encoding="utf-8")

@@ -46,7 +46,7 @@ def check_points(course: Course, topic: str) -> float:
     """The topic's points as its checks' ``@pytest.mark.points(n)`` markers give them (default 1 a check)."""
     total, found = 0.0, 0
     for folder in ("public", "hidden"):
-        path = course.checks_dir / folder / f"test_{topic}.py"
+        path = course.check_file(topic, folder)
         if not path.is_file():
             continue
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
@@ -123,6 +123,7 @@ def topic_notebook(topic: Topic, course: Course):
 
 NBGRADER_CONFIG = '''"""nbgrader configuration of "{title}", written by `autograder nbgrader` (re-export rather than edit)."""
 
+import os
 import re
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -131,6 +132,10 @@ from nbgrader.preprocessors import GetGrades
 c = get_config()  # noqa: F821 - nbgrader provides get_config when it reads this file
 
 c.CourseDirectory.course_id = {course_id!r}
+
+# The course whose checks the grade cells run (autograder.nbgrader_bridge, in the kernels nbgrader
+# starts: they inherit this process's environment).
+os.environ["AUTOGRADER_COURSE"] = {course_root!r}
 
 # Time limits. nbgrader's default of 30 s per cell silently fails training cells. Every cell gets
 # Execute.timeout; a cell whose first line says "# time limit: N s" gets N seconds (the grade
@@ -175,7 +180,7 @@ def export(out: str | Path, *, course: Course | None = None, assignment: str = D
         nbformat.write(nb, str(folder / f"{topic.name}.ipynb"))
     slug = re.sub(r"[^a-z0-9]+", "-", course.title.lower()).strip("-") or "course"
     (out / "nbgrader_config.py").write_text(
-        NBGRADER_CONFIG.format(title=course.title, course_id=slug, timeout=CELL_TIMEOUT), encoding="utf-8")
+        NBGRADER_CONFIG.format(title=course.title, course_id=slug, timeout=CELL_TIMEOUT, course_root=str(course.root)), encoding="utf-8")
     return out
 
 

@@ -1,6 +1,6 @@
 """The pytest plugin behind grading: markers for points and hints, fixtures, outcome capture.
 
-Checks are plain pytest functions in ``autograder/checks/{public,hidden}/test_<topic>.py``::
+Checks are plain pytest functions in the course's ``checks/{public,hidden}/test_<topic>.py``::
 
     @pytest.mark.points(2)
     @pytest.mark.hint("Subtract the row maximum before exp: softmax(z) == softmax(z - c).")
@@ -11,7 +11,7 @@ Checks are plain pytest functions in ``autograder/checks/{public,hidden}/test_<t
 
 Fixtures: ``student`` (the submission's module of this topic, in the sandbox), ``reference`` (the
 reference module; hidden checks only), ``topic`` (the manifest entry), ``judge`` (the process that
-judges Keras models as data, :mod:`autograder.checks.keras_models`). Each check's outcome is
+judges Keras models as data, ``checks/keras_models.py``). Each check's outcome is
 one of :data:`autograder.results.STATUSES`, recorded in ``pytest_runtest_makereport``.
 """
 

@@ -1,11 +1,11 @@
 """Build the student release: everything a student needs to work and self-check, nothing that grades.
 
 The bundle holds ``course.toml``, ``exercises/`` (the notebooks and the ``.py`` stubs, generated here
-from ``solutions/``),
-the ``autograder`` package with its public checks and data sets, ``pyproject.toml`` and a student
-``README.md``. It never holds ``solutions/``, ``autograder/checks/hidden/`` (the hidden checks and
-their secret held-out seeds) or anything else the grade depends on; ``autograder check`` works from
-the bundle alone. ``tests/test_release.py`` scans a built bundle for every solution line and every
+from ``solutions/``), the course's ``checks/`` without ``checks/hidden/`` (the public checks and
+the course's check helpers), its ``datasets/`` if it has one, the ``autograder`` package with the
+engine's data sets, ``pyproject.toml`` and a student ``README.md``. It never holds ``solutions/``,
+the hidden checks (and their secret held-out seeds) or anything else the grade depends on;
+``autograder check`` works from the bundle alone. ``tests/test_release.py`` scans a built bundle for every solution line and every
 hidden-check line.
 """
 
@@ -21,9 +21,10 @@ from autograder.course import PACKAGE_DIR, Course
 from autograder.notebooks import exercise_notebook, notebook_text
 from autograder.stubs import student_stub
 
-#: Paths inside the package that never leave the instructor's hands: the hidden checks (with their
-#: secret held-out seeds), and the nbgrader exporter (an instructor's tool; it holds no test code).
-SECRET_PARTS = ("checks/hidden", "nbgrader_export.py")
+#: Paths inside the package that never leave the instructor's hands: the nbgrader exporter (an
+#: instructor's tool; it holds no test code). A course's own secrets (solutions, hidden checks) are
+#: in the course folder: :attr:`autograder.course.Course.secret_dirs`.
+SECRET_PARTS = ("nbgrader_export.py",)
 #: Build and editor debris that is never copied.
 _JUNK = ("__pycache__", "*.pyc", "*.pyo", "*.egg-info", ".pytest_cache", ".ipynb_checkpoints", ".*.tmp")
 
@@ -40,7 +41,7 @@ def package_files(*, hidden: bool):
     secret = [PACKAGE_DIR / part for part in SECRET_PARTS]
     for path in sorted(PACKAGE_DIR.rglob("*")):
         rel = path.relative_to(PACKAGE_DIR)
-        if not path.is_file() or any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in _JUNK):
+        if not _clean(path, rel):
             continue
         if not hidden and any(d == path or d in path.parents for d in secret):
             continue
@@ -55,9 +56,34 @@ def copy_package(dest: Path, *, hidden: bool) -> Path:
     return dest / "autograder"
 
 
+def _clean(path: Path, rel: Path) -> bool:
+    return path.is_file() and not any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in _JUNK)
+
+
+def course_checks(course: Course, *, hidden: bool):
+    """``(path, name inside the course folder)`` of every file of the course's checks folder worth
+    shipping (``checks/...``); without ``hidden`` the hidden checks are left out."""
+    base = course.checks_dir
+    for path in sorted(base.rglob("*")) if base.is_dir() else ():
+        rel = path.relative_to(base)
+        if not _clean(path, rel):
+            continue
+        if not hidden and (course.hidden_checks_dir == path or course.hidden_checks_dir in path.parents):
+            continue
+        yield path, Path("checks", rel)
+
+
+def course_data(course: Course):
+    """``(path, name)`` of the course's own data sets (``datasets/...``), if it has any."""
+    base = course.datasets_dir
+    for path in sorted(base.rglob("*")) if base.is_dir() else ():
+        if _clean(path, path.relative_to(base)):
+            yield path, Path("datasets", path.relative_to(base))
+
+
 def check_output(out: Path, course: Course) -> None:
     """Refuse an output path that is, holds or sits inside the course's own files."""
-    protected = (course.root, PACKAGE_DIR, course.solutions_dir, course.exercises_dir)
+    protected = (course.root, PACKAGE_DIR, course.solutions_dir, course.exercises_dir, course.checks_dir)
     for p in protected:
         if out == p or out in p.parents or p in out.parents and p != course.root:
             raise ReleaseError(f"refusing to write into {out}: it is or holds the course's own {p}")
@@ -80,11 +106,13 @@ def build_release(out: str | Path, *, course: Course | None = None, force: bool 
     out = Path(out).resolve()
     check_output(out, course)
     prepare_folder(out, force)
-    for name in ("course.toml", "pyproject.toml"):
-        src = course.root / name
+    for name, src in (("course.toml", course.root / "course.toml"), ("pyproject.toml", course.project_file)):
         if not src.is_file():
             raise ReleaseError(f"the course has no {src}")
         shutil.copy2(src, out / name)
+    for path, name in [*course_checks(course, hidden=False), *course_data(course)]:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, out / name)
     exercises = out / "exercises"
     exercises.mkdir()
     for topic in course.topic_names:
@@ -195,10 +223,11 @@ def _lines(text: str) -> set[str]:
     return {s for s in (line.strip() for line in text.splitlines()) if s and not s.startswith("#")}
 
 
-def _package_files(*, secret: bool):
-    """The package's source files, either the secret parts only or everything else."""
-    secret_dirs = [PACKAGE_DIR / part for part in SECRET_PARTS]
-    for path in sorted(PACKAGE_DIR.rglob("*")):
+def _package_files(course: Course, *, secret: bool):
+    """The package's and the course checks' source files, either the secret parts only (the hidden
+    checks, :data:`SECRET_PARTS`) or everything else."""
+    secret_dirs = [PACKAGE_DIR / part for part in SECRET_PARTS] + [course.hidden_checks_dir]
+    for path in [*sorted(PACKAGE_DIR.rglob("*")), *(p for p, _ in course_checks(course, hidden=True))]:
         if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
             continue
         if any(d == path or d in path.parents for d in secret_dirs) == secret:
@@ -222,9 +251,9 @@ def secret_lines(course: Course | None = None) -> set[str]:
         secret |= solution_lines(text, str(src))
         inside = {i for r in find_regions(text, str(src)) for i in range(r.begin - 1, r.end)}
         public |= _lines("\n".join(line for i, line in enumerate(text.splitlines()) if i not in inside))
-    for path in _package_files(secret=True):
+    for path in _package_files(course, secret=True):
         secret |= _lines(path.read_text(encoding="utf-8", errors="replace"))
-    for path in _package_files(secret=False):
+    for path in _package_files(course, secret=False):
         public |= _lines(path.read_text(encoding="utf-8", errors="replace"))
     return {s for s in secret - public if len(s) > 3}
 

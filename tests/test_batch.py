@@ -114,13 +114,14 @@ def _zip(path: Path, members: dict[str, str]) -> Path:
 
 @pytest.fixture(scope="module")
 def course_root(tmp_path_factory):
-    """A copy of the course with a small call budget (the checks are the package's own)."""
+    """A copy of the course folder with a small call budget."""
     root = tmp_path_factory.mktemp("course")
     manifest = (REPO / "course.toml").read_text(encoding="utf-8")
     manifest, n = re.subn(r"(?m)^call_budget\s*=.*$", f"call_budget = {CALL_BUDGET}", manifest, count=1)
     assert n == 1, "course.toml has no [course] call_budget"
     (root / "course.toml").write_text(manifest, encoding="utf-8")
     shutil.copytree(REPO / "solutions", root / "solutions", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "checks", root / "checks", ignore=shutil.ignore_patterns("__pycache__"))  # the course's checks travel with it
     return root
 
 

@@ -91,6 +91,7 @@ def _course_copy(root: Path, call_budget: float) -> Path:
     assert n == 1
     (root / "course.toml").write_text(manifest, encoding="utf-8")
     shutil.copytree(REPO / "solutions", root / "solutions", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "checks", root / "checks", ignore=shutil.ignore_patterns("__pycache__"))  # the course's checks travel with it
     return root
 
 
@@ -431,7 +432,7 @@ def test_course_bundle_holds_the_course_and_is_reproducible(course):
     bundle = course_bundle(course)
     assert bundle == course_bundle(course), "the same course must give the same bytes (and hash)"
     names = set(zipfile.ZipFile(io.BytesIO(bundle)).namelist())
-    assert {"course.toml", "solutions/neurons.py", "checks/hidden/test_neurons.py", "checks/public/test_neurons.py"} <= names
+    assert {"course.toml", "solutions/neurons.py", "checks/hidden/test_neurons.py", "checks/public/test_neurons.py", "checks/keras_models.py"} <= names
     assert not any("__pycache__" in n for n in names)
 
 
@@ -457,7 +458,7 @@ def test_a_course_or_package_mismatch_grades_nothing(course, change, message):
 
 def test_the_plugin_grades_content_without_the_class_folder(course, tmp_path):
     """A worker sees only the bytes: the entry's path does not exist on it. Its course is the
-    bundle's, unpacked privately, with the worker's own hidden checks masked too."""
+    bundle's, unpacked privately, with its hidden checks and solutions masked."""
     plugin = _plugin(course)
     travelled = pickle.loads(pickle.dumps(plugin))  # as Dask sends it
     assert travelled.job is None and travelled.bundle == plugin.bundle
@@ -467,7 +468,7 @@ def test_the_plugin_grades_content_without_the_class_folder(course, tmp_path):
         folder = Path(travelled.folder)
         assert job.course.root == folder and job.course.checks_dir == folder / "checks"
         assert (folder / "checks" / "hidden" / "test_neurons.py").read_bytes() == (course.checks_dir / "hidden" / "test_neurons.py").read_bytes()
-        assert course_mod.PACKAGE_DIR / "checks" / "hidden" in job.config.masks
+        assert folder / "checks" / "hidden" in job.config.masks
         assert folder / "solutions" in job.config.masks
 
         student = _folder(tmp_path / "ada", {"neurons.py": _solution("neurons")})

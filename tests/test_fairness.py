@@ -492,6 +492,7 @@ def test_fingerprint_covers_the_manifest_but_not_the_late_policy(tmp_path):
 
     root = tmp_path / "course"
     shutil.copytree(REPO / "solutions", root / "solutions", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "checks", root / "checks", ignore=shutil.ignore_patterns("__pycache__"))  # the course's checks travel with it
     manifest = root / "course.toml"
     manifest.write_text((REPO / "course.toml").read_text())
     base = batch.grader_fingerprint(course_mod.load(root), ["neurons"])

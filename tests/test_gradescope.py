@@ -56,7 +56,8 @@ def test_bundle_layout(bundle):
     assert {"setup.sh", "run_autograder", "requirements.txt", "course.toml", "pyproject.toml", "README.md"} <= names
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     assert {f"solutions/{t}.py" for t in COURSE.topic_names} <= names
-    assert {f"autograder/checks/hidden/test_{t}.py" for t in NUMPY_TOPICS} <= names
+    assert {f"checks/hidden/test_{t}.py" for t in NUMPY_TOPICS} <= names
+    assert not any(n.startswith("autograder/checks/") for n in names)  # the engine holds no course content
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
     assert config["topics"] == NUMPY_TOPICS
 

@@ -88,6 +88,7 @@ def _course(tmp: Path) -> Path:
     assert n == 1
     (root / "course.toml").write_text(manifest, encoding="utf-8")
     shutil.copytree(REPO / "solutions", root / "solutions", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "checks", root / "checks", ignore=shutil.ignore_patterns("__pycache__"))  # the course's checks travel with it
     return root
 
 

@@ -25,10 +25,11 @@ def test_release_holds_the_student_files_only(release):
     assert (release / "README.md").is_file()
     assert sorted(p.stem for p in (release / "exercises").glob("*.py")) == sorted(COURSE.topic_names)
     assert sorted(p.stem for p in (release / "exercises").glob("*.ipynb")) == sorted(COURSE.topic_names)
-    assert (release / "autograder" / "checks" / "public").is_dir()
+    assert (release / "checks" / "public").is_dir()
+    assert not (release / "autograder" / "checks").exists()  # the engine holds no course content
     assert (release / "autograder" / "datasets" / "__init__.py").is_file()
     assert not (release / "solutions").exists()
-    assert not (release / "autograder" / "checks" / "hidden").exists()
+    assert not (release / "checks" / "hidden").exists()
     assert not (release / "autograder" / "nbgrader_export.py").exists()  # an instructor's tool
     assert not list(release.rglob("__pycache__")) and not list(release.rglob("*.pyc"))
 
@@ -51,7 +52,7 @@ def test_every_solution_and_hidden_line_is_scanned_for_unless_the_course_publish
     shows students on purpose elsewhere (given helpers of an exercise, public checks, package code)."""
     secrets = secret_lines(COURSE)
     published = set()
-    for path in (COURSE.root / "autograder").rglob("*.py"):
+    for path in [*(COURSE.root / "autograder").rglob("*.py"), *COURSE.checks_dir.rglob("*.py")]:
         if "hidden" not in path.parts and path.name != "nbgrader_export.py":
             published |= _lines(path)
     for src in COURSE.solutions_dir.glob("*.py"):
@@ -98,7 +99,7 @@ def _student_env(release: Path, home: Path) -> dict:
 
 
 def _topic_with_public_checks(release: Path) -> str:
-    public = {p.stem.removeprefix("test_") for p in (release / "autograder" / "checks" / "public").glob("test_*.py")}
+    public = {p.stem.removeprefix("test_") for p in (release / "checks" / "public").glob("test_*.py")}
     for topic in ["neurons", *COURSE.topic_names]:
         if topic in public:
             return topic

@@ -191,6 +191,7 @@ def term_class(tmp_path_factory):
     course_root.mkdir()
     (course_root / "course.toml").write_text((REPO / "course.toml").read_text(encoding="utf-8") + POLICY, encoding="utf-8")
     shutil.copytree(REPO / "solutions", course_root / "solutions", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "checks", course_root / "checks", ignore=shutil.ignore_patterns("__pycache__"))  # the course's checks travel with it
     shutil.copytree(REPO / "exercises", course_root / "exercises", ignore=shutil.ignore_patterns("__pycache__"))
     return base, export, sources, wrong
 

@@ -7,7 +7,7 @@ Cheap (no training); the hidden checks grade random images, strides, padding, po
 import numpy as np
 import pytest
 
-from autograder.checks.keras_models import judged, keras_budget, layer_kinds
+from keras_models import judged, keras_budget, layer_kinds
 from autograder.checking import assert_close
 
 

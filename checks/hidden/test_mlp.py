@@ -2,7 +2,7 @@
 
 Expected values are worked out here (parameter counts by formula, losses on known inputs); each
 model leaves the sandbox only as data and is judged by the judge process, rebuilt from Keras's
-built-in layers (``autograder/checks/keras_models.py``). Training
+built-in layers (``checks/keras_models.py``). Training
 runs once per submission; its time and its held-out accuracy are separate checks worth a quarter
 of the topic, so a slow machine cannot zero a student whose builders are right.
 """
@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.checks.keras_models import accuracy, dense_stack, judged, keras_budget, predictions
+from keras_models import accuracy, dense_stack, judged, keras_budget, predictions, trained
 from autograder.datasets import load_digits
 
 #: Secret seed of the digits split used for grading: the student trains on its train part and is
@@ -26,13 +26,7 @@ def _dense_params(sizes):
 
 def _trained(student):
     """(split, (model, seconds)): ``train_mlp`` on the grading split's train part, computed once per submission."""
-    split = load_digits(seed=HELDOUT_SEED)
-
-    def train():
-        model = student.train_mlp(split.X_train, split.y_train, 0)
-        return model, student.last.duration
-
-    return split, student.once("train_mlp", train)
+    return trained(student, "train_mlp", load_digits(seed=HELDOUT_SEED))
 
 
 # -- builders ---------------------------------------------------------------------------------------

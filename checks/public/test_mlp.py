@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.checks.keras_models import judged, keras_budget
+from keras_models import judged, keras_budget
 
 
 @pytest.mark.points(1)

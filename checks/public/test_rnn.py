@@ -7,7 +7,7 @@ Cheap (no training); the hidden checks grade random weights, every step, the thr
 import numpy as np
 import pytest
 
-from autograder.checks.keras_models import judged, keras_budget, layer_kinds, recurrent_kinds
+from keras_models import judged, keras_budget, layer_kinds, recurrent_kinds
 from autograder.checking import assert_close
 
 

@@ -9,7 +9,7 @@ matrix gives a wrong answer instead of a lucky right one.
 import numpy as np
 import pytest
 
-from autograder.checks.keras_models import accuracy, judged, keras_budget, predictions, recurrent_kinds
+from keras_models import accuracy, judged, keras_budget, predictions, recurrent_kinds, trained
 from autograder.checking import assert_close, assert_finite, assert_no_warnings, assert_unchanged
 from autograder.datasets import make_sequences
 from autograder.sandbox.proxy import StudentError
@@ -36,14 +36,8 @@ def _weights(rng, batch=3, features=2, units=4):
 
 
 def _trained(student):
-    """(split, (model, seconds)): ``train_rnn`` on the training sequences, computed once per submission."""
-    split = make_sequences(heldout_seed=HELDOUT_SEED)
-
-    def train():
-        model = student.train_rnn(split.X_train, split.y_train, 0)
-        return model, student.last.duration
-
-    return split, student.once("train_rnn", train)
+    """(split, (model, seconds)): ``train_rnn`` on the grading split's train part, computed once per submission."""
+    return trained(student, "train_rnn", make_sequences(heldout_seed=HELDOUT_SEED))
 
 
 # -- NumPy parts ------------------------------------------------------------------------------------

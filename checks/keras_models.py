@@ -75,3 +75,14 @@ def keras_budget(student, topic):
     """Building and compiling Keras models takes longer than a NumPy call (the sandbox's first Keras
     call may import TensorFlow), most of all on a busy machine: the training budget instead."""
     return student.budget(topic.train_budget)
+
+
+def trained(student, function, split):
+    """``(split, (model, seconds))``: the student's ``function`` (``train_mlp``...) trained on
+    ``split``'s train part with seed 0, computed once per submission and shared by the checks."""
+
+    def train():
+        model = getattr(student, function)(split.X_train, split.y_train, 0)
+        return model, student.last.duration
+
+    return split, student.once(function, train)

@@ -9,7 +9,7 @@ channel; these checks compare with it and never import TensorFlow in the grader.
 import numpy as np
 import pytest
 
-from autograder.checks.keras_models import accuracy, judged, keras_budget, layer_kinds, predictions
+from keras_models import accuracy, judged, keras_budget, layer_kinds, predictions, trained
 from autograder.checking import assert_close
 from autograder.datasets import make_shapes
 
@@ -27,14 +27,8 @@ def _rng(offset):
 
 
 def _trained(student):
-    """(split, (model, seconds)): ``train_cnn`` on the training images, computed once per submission."""
-    split = make_shapes(heldout_seed=HELDOUT_SEED)
-
-    def train():
-        model = student.train_cnn(split.X_train, split.y_train, 0)
-        return model, student.last.duration
-
-    return split, student.once("train_cnn", train)
+    """(split, (model, seconds)): ``train_cnn`` on the grading split's train part, computed once per submission."""
+    return trained(student, "train_cnn", make_shapes(heldout_seed=HELDOUT_SEED))
 
 
 # -- NumPy parts ------------------------------------------------------------------------------------
