@@ -164,8 +164,7 @@ def klass(tmp_path_factory):
     good = (root / "zipped.zip").read_bytes()
     (root / "corrupt.zip").write_bytes(good[: len(good) // 2])
     expect["corrupt"] = None
-    (root / "notes.txt").write_text("not a submission", encoding="utf-8")
-    expect["notes.txt"] = None
+    (root / "notes.txt").write_text("not a submission", encoding="utf-8")  # no row: named once in the output
     (root / ".DS_Store").write_text("ignored", encoding="utf-8")
     return root, dict(sorted(expect.items(), key=lambda kv: kv[0].lower()))
 
@@ -332,7 +331,17 @@ def test_scores_mean_what_they_should(single, batch):
     assert "timeout" in hostile.values() and "crashed" in hostile.values(), hostile
     assert single["hostile"].by_topic()["neurons"].points < full["neurons"]
     assert single["hostile"].by_topic()["backprop"].points == full["backprop"], "starting processes is not an error"
-    assert "zip" in rows["corrupt"]["error"] and "not a folder or a .zip" in rows["notes.txt"]["error"]
+    assert "zip" in rows["corrupt"]["error"] and "notes.txt" not in rows
+    assert rows["empty"]["error"].startswith("nothing to grade"), rows["empty"]
+
+
+def test_summary_counts_add_up_and_the_stray_file_is_named_once(batch, klass):
+    """Graded now + unchanged = scored + nothing gradable + unfinished = the entries; notes.txt: no row, one line."""
+    _, stdout, _ = batch
+    n = len(klass[1])
+    assert f"{n} submissions: {n} graded in this run, 0 unchanged since an earlier run" in stdout, stdout
+    assert f"of the {n}: {n - 2} scored, 2 with nothing gradable" in stdout and "0 unfinished" in stdout, stdout  # corrupt.zip, empty/
+    assert stdout.count("notes.txt") == 1 and "notes.txt: not a folder or a .zip" in stdout, stdout
 
 
 def test_zip_slip_writes_nothing_outside(batch, klass):
@@ -362,7 +371,7 @@ def test_class_report(batch, single):
     page = (out / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 3
     results = [r for r in single.values() if r is not None]
-    totals = sorted([r.total for r in results] + [0.0, 0.0])  # + corrupt and notes.txt
+    totals = sorted([r.total for r in results] + [0.0])  # + corrupt
     cells = re.search(r'<table id="scores">.*?</tr>\s*<tr>(.*?)</tr>', page, re.S).group(1)
     numbers = [float(x) for x in re.findall(r'<td class="n">([\d.]+)</td>', cells)]
     assert numbers[0] == len(totals) and numbers[1] == 2
@@ -425,7 +434,7 @@ def test_killed_run_resumes_to_the_same_gradebook(batch, klass, course_root, tmp
     assert code == 0, stderr
     done = {p.parent.name: p.read_text() for p in out.glob("submissions/*/result.json")}
     assert all(done[name] == text for name, text in kept.items()), "a finished submission was graded again"
-    assert f"{len(kept)} unchanged (skipped)" in stdout
+    assert f"{len(kept)} unchanged since an earlier run" in stdout
     assert (out / "gradebook.csv").read_text() == (batch[0] / "gradebook.csv").read_text()
     _none_left(again.seen, str(out))
 

@@ -419,7 +419,7 @@ def _forge_count(path: Path, entries: int) -> None:
 
 
 def test_a_zip_announcing_too_many_entries_is_refused_before_parsing(tmp_path, monkeypatch):
-    from autograder import batch
+    from autograder import intake
     from autograder.grading import SubmissionError
 
     path = tmp_path / "many.zip"
@@ -430,27 +430,27 @@ def test_a_zip_announcing_too_many_entries_is_refused_before_parsing(tmp_path, m
     def no_parse(*_a, **_k):
         raise AssertionError("the central directory was parsed")
 
-    monkeypatch.setattr(batch.zipfile, "ZipFile", no_parse)
+    monkeypatch.setattr(intake.zipfile, "ZipFile", no_parse)
     with pytest.raises(SubmissionError, match="more than 10000 files"):
-        batch._zip_modules(path, {"neurons.py"})
+        intake._zip_modules(path, {"neurons.py"})
 
 
 def test_a_zip_whose_directory_is_too_large_is_refused(tmp_path):
-    from autograder import batch
+    from autograder import intake
     from autograder.grading import SubmissionError
 
     path = tmp_path / "big.zip"
     with zipfile.ZipFile(path, "w") as zf:
         for i in range(500):
             zf.writestr(f"{'d' * 200}/{i}.txt", "")
-    batch_limit = batch.ZIP_MAX_DIRECTORY
+    batch_limit = intake.ZIP_MAX_DIRECTORY
     try:
-        batch.ZIP_MAX_DIRECTORY = 50_000
+        intake.ZIP_MAX_DIRECTORY = 50_000
         with pytest.raises(SubmissionError, match="directory is larger"):
-            batch._zip_modules(path, {"neurons.py"})
+            intake._zip_modules(path, {"neurons.py"})
     finally:
-        batch.ZIP_MAX_DIRECTORY = batch_limit
-    assert batch._zip_modules(path, {"neurons.py"}) == {}
+        intake.ZIP_MAX_DIRECTORY = batch_limit
+    assert intake._zip_modules(path, {"neurons.py"}) == {}
 
 
 # -- 6. the resume fingerprint covers the whole grader --------------------------------------------

@@ -500,6 +500,6 @@ def test_finish_survives_a_class_with_nothing_to_compare(tmp_path):
     report = finish(SimpleNamespace(entries=entries, results=results, out=out, topics=["neurons"]), course, inputs)
     assert _read_csv(out / "similarity.csv") == [["topic", "a", "b", "score"]]
     assert "No two submissions share code" in (out / "similarity.html").read_text()
-    assert report.unmatched == ["broken", "deep", "notes.txt"] and [s.student_id for s in report.missing] == ["2"]
+    assert report.unmatched == ["broken", "deep"] and [s.student_id for s in report.missing] == ["2"]
     assert any("extension of nobody" in n for n in report.notes)
     assert all((out / "submissions" / e.slug / "feedback.html").is_file() for e in entries)
