@@ -31,6 +31,7 @@ import pytest
 from autograder import course as course_mod
 from autograder.batch import Entry, discover, grade_all, materialize, read_gradebook
 from autograder.grading import SubmissionError, grade_submission
+from autograder.quiet import quiet_env
 from autograder.report import check_stats, weakest_table
 from autograder.results import validate_gradescope
 from autograder.stubs import make_stub
@@ -236,7 +237,7 @@ def _none_left(seen: dict[int, float], marker: str, grace: float = 15.0) -> None
 
 
 def _env(course_root: Path) -> dict[str, str]:
-    return {**os.environ, "AUTOGRADER_COURSE": str(course_root), "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+    return quiet_env(AUTOGRADER_COURSE=str(course_root))
 
 
 def _args(root: Path, out: Path, jobs: int = 2, topics: list[str] = TOPICS) -> list[str]:

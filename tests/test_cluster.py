@@ -33,6 +33,7 @@ distributed = pytest.importorskip("distributed")  # declared in the `test` extra
 from autograder import course as course_mod  # noqa: E402
 from autograder.batch import BatchError, Entry, _Job, _Task, _with_content, grade_all, read_gradebook  # noqa: E402
 from autograder.cluster import CourseMismatch, CoursePlugin, course_bundle, package_fingerprint  # noqa: E402
+from autograder.quiet import quiet_env  # noqa: E402
 from autograder.stubs import make_stub  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,7 +126,7 @@ def klass(tmp_path_factory):
 
 
 def _env(course_root: Path) -> dict[str, str]:
-    return {**os.environ, "AUTOGRADER_COURSE": str(course_root), "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+    return quiet_env(AUTOGRADER_COURSE=str(course_root))
 
 
 def _cli(root: Path, out: Path, *extra: str) -> list[str]:

@@ -552,11 +552,14 @@ def test_library_log_lines_never_reach_your_code_printed():
 
 
 def test_workers_silence_tensorflow_logging_at_the_source():
+    from autograder.quiet import QUIET_TENSORFLOW
+
+    assert QUIET_TENSORFLOW["TF_CPP_MIN_LOG_LEVEL"] == "3" and QUIET_TENSORFLOW["ABSL_MIN_LOG_LEVEL"] == "3"
     src = "import os\ndef env():\n    return {k: os.environ.get(k) for k in ('TF_CPP_MIN_LOG_LEVEL', 'ABSL_MIN_LOG_LEVEL')}\n"
     config = SandboxConfig()
     with Zygote(config) as zygote, Sandbox({"m.py": src}, config, zygote=zygote) as box:
         assert box.import_module("m").ok
         assert box.request({"op": "call", "target": {"module": "m", "attr": "env"}}).value == {
-            "TF_CPP_MIN_LOG_LEVEL": "3", "ABSL_MIN_LOG_LEVEL": "3"}
+            k: QUIET_TENSORFLOW[k] for k in ("TF_CPP_MIN_LOG_LEVEL", "ABSL_MIN_LOG_LEVEL")}
 
 # 9. the network test (a port listening on 127.0.0.1, unreachable from the worker) is in test_isolation.py.

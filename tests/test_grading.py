@@ -13,10 +13,11 @@ import pytest
 from autograder import results as res
 from autograder.course import load
 from autograder.grading import grade_submission
+from autograder.quiet import quiet_env
 
 COURSE = load()
 NUMPY_TOPICS = [t.name for t in COURSE.topics if t.numpy_only]
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+ENV = quiet_env()
 
 
 def _points_by_topic(result):

@@ -23,6 +23,7 @@ from autograder import course as course_mod
 from autograder.grading import grade_submission
 from autograder.nbgrader_export import CELL_TIMEOUT, check_points, export, grade_timeout
 from autograder.notebooks import ANSWER_TAG, exercise_notebook, notebook_text
+from autograder.quiet import QUIET_TENSORFLOW
 from autograder.stubs import BEGIN, make_stub, solution_lines
 
 nbformat = pytest.importorskip("nbformat")
@@ -79,7 +80,7 @@ def _env(tmp: Path) -> dict:
         env[name] = str(tmp / name.lower())
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader calls alembic
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0", KERAS_HOME=str(tmp / "keras"), PYTHONDONTWRITEBYTECODE="1")
+    env.update(QUIET_TENSORFLOW, KERAS_HOME=str(tmp / "keras"), PYTHONDONTWRITEBYTECODE="1")
     env.pop("AUTOGRADER_COURSE", None)
     return env
 

@@ -13,6 +13,7 @@ from autograder.batch import discover, materialize
 from autograder import intake
 from autograder.grading import grade_submission
 from autograder.notebooks import ANSWER_TAG, NotebookError, cells_to_module, choose, notebook_to_module
+from autograder.quiet import QUIET_TENSORFLOW
 from autograder.stubs import make_stub
 
 COURSE = course_mod.load()
@@ -171,7 +172,7 @@ def test_a_student_fills_one_function_of_a_released_notebook_and_checks_it(tmp_p
     nb.cells[target].source = "def count_parameters(layer_sizes):\n    return sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))\n"
     nb.cells.append(nbf.new_code_cell("from autograder import check\ncheck('no_such_topic')"))
     env = {"PYTHONPATH": str(release), "HOME": str(tmp_path), "IPYTHONDIR": str(tmp_path / "ipython"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), **QUIET_TENSORFLOW}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
