@@ -173,14 +173,19 @@ def grade_all(submissions: Path, out: Path, jobs: int | None, cluster: str | Non
     """Grade a class: every entry of SUBMISSIONS is one submission, named after it.
 
     \b
-    Layouts of SUBMISSIONS:
+    Layouts of SUBMISSIONS (each submission read as `autograder grade` reads it):
       plain       a folder or a .zip of the modules per student
-                  (alice/, bob.zip; modules may sit in a nested folder)
+                  (alice/, bob.zip; modules may sit in a nested folder);
+                  any other file (notes.txt) gets no row and is named once
       nbgrader    the course folder holding submitted/<student>/<assignment>/
-                  (or that submitted/ folder); the .py modules there are graded,
-                  notebooks are not converted
+                  (or that submitted/ folder); its .py modules and .ipynb
+                  notebooks are graded
       Gradescope  an export folder with submission_metadata.yml: each
                   submission_<id>/ folder is one submission
+    The summary counts the submissions twice, each adding up: graded in this
+    run + unchanged since an earlier run; scored + nothing gradable (0 points,
+    the reason in the error column) + unfinished (the grader failed, not the
+    student: run again to grade them).
     \b
     Writes to OUT:
       gradebook.csv                    one row per submission, always

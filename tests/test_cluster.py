@@ -395,9 +395,9 @@ def test_an_unreachable_scheduler_is_one_clear_error(klass, course_root, tmp_pat
     monkeypatch.setenv("AUTOGRADER_COURSE", str(course_root))
     address = f"tcp://127.0.0.1:{_closed_port()}"
     result = CliRunner().invoke(main, ["grade-all", str(klass), "--out", str(tmp_path / "out"), "--cluster", address, "--topic", "neurons", "--no-progress"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 7, result.output  # a BatchError: see autograder.errors.EXIT_CODES
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith(f"Error: cannot reach the Dask scheduler at {address} within 1 s"), result.output
+    assert len(lines) == 1 and lines[0].startswith(f"autograder: error: cannot reach the Dask scheduler at {address} within 1 s"), result.output
     assert not list((tmp_path / "out").glob("submissions/*"))
 
 
