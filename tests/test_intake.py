@@ -3,7 +3,6 @@ TensorFlow environment. Fast unit tests, except the two marked slow that grade i
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from pathlib import Path
