@@ -7,8 +7,10 @@ the same things and score them the same:
 - :func:`read` turns one submission (a folder, a ``.zip``, or an :class:`Entry` of a class folder)
   into a :class:`Submission`: the module sources to send to the sandbox, and notes naming, once,
   what could not be used (a file too large, a bad encoding, a notebook that is not one).
-  :class:`SubmissionError` means nothing of it can be graded (no such path, a stray file, a corrupt
-  zip, nothing gradable found).
+  :class:`SubmissionError` means nothing of it can be read (no such path, a stray file, a corrupt
+  zip, modules in two folders at the same depth); one without any course module is still graded
+  (every check "not submitted") and its result's ``error`` says so (:func:`nothing_found`), which
+  makes ``grade`` and ``check`` exit non-zero.
 - In a folder or a zip the course modules may sit in nested folders (``frank/Downloads/exercises/``):
   the shallowest folder holding course modules is graded (:func:`_module_dir`). Symbolic links are
   never followed; zips are checked before they are parsed (end-of-central-directory entry count and
@@ -42,7 +44,8 @@ from typing import Callable, Iterable
 from autograder import notebooks
 from autograder.errors import AutograderError
 
-__all__ = ["Entry", "Submission", "SubmissionError", "discover", "read", "read_files", "from_files", "source_hash"]
+__all__ = ["Entry", "Submission", "SubmissionError", "decode_module", "discover", "from_files", "kind_of", "module_files",
+           "module_folder", "nothing_found", "read", "read_files", "source_hash"]
 
 MAX_FILE_BYTES = 1 * 2**20
 #: Notebooks keep their outputs (plots), so they may be larger; only their code is graded.
