@@ -283,6 +283,7 @@ def _rows(out: Path) -> dict[str, dict[str, str]]:
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_one_row_per_entry_in_order(batch, klass):
     out, _, _ = batch
     rows = read_gradebook(out / "gradebook.csv")
@@ -293,6 +294,7 @@ def test_one_row_per_entry_in_order(batch, klass):
     assert all(r["raw"] == r["score"] == r["final"] and r["penalty"] == "0.0" for r in rows)  # no policy, no overrides
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_scores_equal_single_grading(batch, single, course):
     out, _, _ = batch
     rows = _rows(out)
@@ -309,6 +311,7 @@ def test_scores_equal_single_grading(batch, single, course):
         assert [(c["id"], c["status"]) for c in stored["checks"]] == [(c.id, c.status) for c in result.checks], name
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_scores_mean_what_they_should(single, batch):
     """Independent of the batch code: what each kind of entry must score."""
     out, _, _ = batch
@@ -336,6 +339,7 @@ def test_scores_mean_what_they_should(single, batch):
     assert rows["empty"]["error"].startswith("nothing to grade"), rows["empty"]
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_summary_counts_add_up_and_the_stray_file_is_named_once(batch, klass):
     """Graded now + unchanged = scored + nothing gradable + unfinished = the entries; notes.txt: no row, one line."""
     _, stdout, _ = batch
@@ -345,12 +349,14 @@ def test_summary_counts_add_up_and_the_stray_file_is_named_once(batch, klass):
     assert stdout.count("notes.txt") == 1 and "notes.txt: not a folder or a .zip" in stdout, stdout
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_zip_slip_writes_nothing_outside(batch, klass):
     root, _ = klass
     assert not (root.parent / "escaped").exists()
     assert not Path("/tmp/abs_neurons").exists()
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_feedback_and_gradescope_files(batch, single):
     out, _, _ = batch
     for name, result in single.items():
@@ -367,6 +373,7 @@ def test_feedback_and_gradescope_files(batch, single):
         assert f"Score: {total} / {possible} points" in feedback, name
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_class_report(batch, single):
     out, stdout, _ = batch
     page = (out / "report.html").read_text()
@@ -383,12 +390,14 @@ def test_class_report(batch, single):
     assert table.splitlines()[2] in stdout  # the weakest check is printed at the end too
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_no_process_left(batch):
     out, _, seen = batch
     assert len(seen) > 3, "the run was not watched"
     _none_left(seen, str(out))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_rerun_skips_unchanged_and_regrades_changed(batch, klass, course, tmp_path):
     """In process: the same API as the command; an unchanged class costs no worker at all."""
     root, _ = klass
@@ -414,6 +423,7 @@ def test_rerun_skips_unchanged_and_regrades_changed(batch, klass, course, tmp_pa
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_killed_run_resumes_to_the_same_gradebook(batch, klass, course_root, tmp_path):
     root, expect = klass
     out = tmp_path / "out"
@@ -440,6 +450,7 @@ def test_killed_run_resumes_to_the_same_gradebook(batch, klass, course_root, tmp
     _none_left(again.seen, str(out))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_ctrl_c_stops_at_once_and_cleans_up(klass, course_root, tmp_path):
     root, _ = klass
     out = tmp_path / "out"
@@ -455,6 +466,7 @@ def test_ctrl_c_stops_at_once_and_cleans_up(klass, course_root, tmp_path):
     _none_left(run.seen, str(out))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_job_process_killed_mid_run_loses_no_row(batch, klass, course_root, tmp_path):
     """The pool breaks; the submissions it held are graded again in a fresh pool."""
     root, _ = klass
@@ -477,6 +489,7 @@ def test_a_job_process_killed_mid_run_loses_no_row(batch, klass, course_root, tm
     _none_left(run.seen, str(out))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_one_run_at_a_time_per_output_folder(klass, course, tmp_path):
     from autograder.batch import BatchError, _lock
 
@@ -551,6 +564,7 @@ def test_names_are_unique_and_safe(tmp_path):
     assert len({e.slug for e in entries}) == 3 and all("/" not in e.slug for e in entries)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_materialize_limits_and_ambiguity(tmp_path):
     big = tmp_path / "big.zip"
     with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -385,6 +385,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_an_unreachable_scheduler_is_one_clear_error(klass, course_root, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
@@ -401,6 +402,7 @@ def test_an_unreachable_scheduler_is_one_clear_error(klass, course_root, tmp_pat
     assert not list((tmp_path / "out").glob("submissions/*"))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_cluster_and_jobs_exclude_each_other(klass, tmp_path):
     from click.testing import CliRunner
 
@@ -410,6 +412,7 @@ def test_cluster_and_jobs_exclude_each_other(klass, tmp_path):
     assert result.exit_code == 2 and "exclude each other" in result.output
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_bad_local_cluster_size_is_an_error(klass, course, tmp_path):
     with pytest.raises(BatchError, match="local:N with N >= 1"):
         grade_all(klass, tmp_path / "out", cluster="local:zero", topics=TOPICS, course=course, progress=False)
@@ -442,6 +445,7 @@ def _plugin(course, **changes) -> CoursePlugin:
     return CoursePlugin(**{**args, **changes})
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @pytest.mark.parametrize("change, message", [
     ("digest", "the course arrived with sha256"),
     ("package", "this Dask worker runs autograder"),
@@ -456,6 +460,7 @@ def test_a_course_or_package_mismatch_grades_nothing(course, change, message):
         plugin.grade(task)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_the_plugin_grades_content_without_the_class_folder(course, tmp_path):
     """A worker sees only the bytes: the entry's path does not exist on it. Its course is the
     bundle's, unpacked privately, with the worker's own hidden checks masked too."""
@@ -491,6 +496,7 @@ def test_the_plugin_grades_content_without_the_class_folder(course, tmp_path):
     assert not folder.exists()
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_the_local_job_still_reads_the_entry_itself(course, tmp_path):
     """The local path sends paths, not bytes (the class folder is on this machine)."""
     student = _folder(tmp_path / "ada", {"neurons.py": _solution("neurons")})

@@ -102,6 +102,7 @@ def test_the_machine_says_what_it_allows():
     assert "cgroup" in " ".join(missing_protections(SandboxConfig(cgroups=False)))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 def test_each_worker_has_a_cgroup_of_its_own_removed_with_it():
     config = SandboxConfig(max_processes=40)
@@ -121,6 +122,7 @@ def test_each_worker_has_a_cgroup_of_its_own_removed_with_it():
             assert first.token not in _call(second, "cgroup").value
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 def test_cgroups_of_a_grader_killed_without_cleaning_up_are_removed_by_the_next(monkeypatch):
     import subprocess
@@ -144,6 +146,7 @@ def test_cgroups_of_a_grader_killed_without_cleaning_up_are_removed_by_the_next(
         stale.remove()
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 def test_a_worker_that_uses_up_its_process_quota_leaves_others_theirs():
     """Two sandboxes at once: one parks processes up to its limit, the other still starts its own."""
@@ -159,6 +162,7 @@ def test_a_worker_that_uses_up_its_process_quota_leaves_others_theirs():
         assert honest.cgroup.limits_hit()["pids"] == 0
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 @needs_bwrap
 def test_shared_memory_counts_toward_the_worker_memory_limit():
@@ -172,6 +176,7 @@ def test_shared_memory_counts_toward_the_worker_memory_limit():
             assert box.limits_hit["memory"] > 0
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_seccomp
 def test_sysv_ipc_and_ptrace_are_refused_by_seccomp():
     with Sandbox({"m.py": PROBE}) as box:
@@ -181,6 +186,7 @@ def test_sysv_ipc_and_ptrace_are_refused_by_seccomp():
         assert rc == -1 and err == 1, f"{name} gave {rc} (errno {err}), expected EPERM"
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_bwrap
 def test_without_seccomp_sysv_objects_are_removed_at_every_reset(monkeypatch):
     monkeypatch.setattr(limits, "seccomp_status", lambda: "turned off for this test")
@@ -196,6 +202,7 @@ def test_without_seccomp_sysv_objects_are_removed_at_every_reset(monkeypatch):
             assert _call(second, "count_shm").value == 0
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_root
 def test_without_cgroups_each_fork_server_has_a_uid_of_its_own():
     config = SandboxConfig(cgroups=False, max_processes=30)
@@ -214,6 +221,7 @@ def test_without_cgroups_each_fork_server_has_a_uid_of_its_own():
 # -- 2. grader faults are never the student's --------------------------------------------------
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 def test_a_worker_killed_from_outside_is_retried_not_charged():
     config = SandboxConfig(retry_backoff=0.05)
@@ -231,6 +239,7 @@ def test_a_worker_killed_from_outside_is_retried_not_charged():
         assert box.starts == 2
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_persistent_grader_fault_is_reported_as_such(monkeypatch):
     calls = []
 
@@ -257,6 +266,7 @@ def _grade_broken(monkeypatch, topics=("neurons",)):
     return grade_submission(REPO / "solutions", course=course_mod.load(REPO), topics=list(topics))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_grader_faults_make_the_score_incomplete_in_every_output(monkeypatch):
     result = _grade_broken(monkeypatch)
     assert result.checks and {c.status for c in result.checks} == {"grader_error"}
@@ -295,6 +305,7 @@ def test_grade_exits_non_zero_when_the_score_is_incomplete(monkeypatch):
     assert "incomplete" in run.output
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_batch_keeps_no_record_of_an_incomplete_row_so_a_resume_regrades_it(monkeypatch, tmp_path):
     from autograder import batch
 
@@ -424,6 +435,7 @@ def test_a_zip_whose_directory_is_too_large_is_refused(tmp_path):
 # -- 6. the resume fingerprint covers the whole grader --------------------------------------------
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_changing_a_checking_helper_regrades_the_class(tmp_path, monkeypatch):
     from autograder import batch
     from autograder import course as course_mod
@@ -476,6 +488,7 @@ NOTHING = {
 }
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_returning_nothing_earns_no_in_place_points(tmp_path):
     from autograder import course as course_mod
     from autograder.grading import grade_submission
@@ -504,6 +517,7 @@ TF_LINES = (
 )
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_library_log_lines_never_reach_your_code_printed():
     from autograder.plugin import GraderPlugin
 
@@ -519,6 +533,7 @@ def test_library_log_lines_never_reach_your_code_printed():
         assert marker not in shown  # ... and the library lines are gone
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_workers_silence_tensorflow_logging_at_the_source():
     from autograder.quiet import QUIET_TENSORFLOW
 

@@ -14,6 +14,9 @@ from autograder.course import load
 from autograder.grading import grade_submission
 from autograder.quiet import quiet_env
 
+# End to end: grades in the sandbox (or with TensorFlow); run by the full suite, left out by -m "not slow".
+pytestmark = pytest.mark.slow
+
 COURSE = load()
 NUMPY_TOPICS = [t.name for t in COURSE.topics if t.numpy_only]
 ENV = quiet_env()

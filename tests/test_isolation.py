@@ -21,6 +21,9 @@ from autograder import course as course_mod
 from autograder.grading import grade_submission, sandbox_config
 from autograder.sandbox.client import ISSUED_TOKENS, Sandbox, SandboxConfig, bwrap_status
 
+# End to end: grades in the sandbox (or with TensorFlow); run by the full suite, left out by -m "not slow".
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent
 COURSE_DIR = HERE / "hostile_course"
 REPO = HERE.parent

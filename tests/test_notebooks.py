@@ -93,6 +93,7 @@ def test_the_intake_reports_bad_notebooks_per_topic_once(tmp_path):
     assert len(sub.notes) == 1 and sub.notes[0].startswith("neurons: neurons.ipynb is not a valid notebook")
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_folder_holding_only_a_notebook_is_graded(tmp_path):
     """The new user's case: not 0 "not submitted"; full marks for the reference in a notebook."""
     (tmp_path / "backprop.ipynb").write_text(_notebook(SOLUTION, "model = fit(X)\n%time backward(1)"), encoding="utf-8")
@@ -106,6 +107,7 @@ def test_a_folder_holding_only_a_notebook_is_graded(tmp_path):
     assert result.to_dict()["notes"] == result.notes
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_invalid_notebook_is_that_topics_outcome_not_a_crash(tmp_path):
     """Named once, in the notes (shown above the table, in the gradebook's error column), not once per check."""
     (tmp_path / "backprop.ipynb").write_text("{oops", encoding="utf-8")
@@ -151,6 +153,7 @@ def _public_hint(topic: str, check: str) -> str:
     return ast.literal_eval(deco.args[0])
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_student_fills_one_function_of_a_released_notebook_and_checks_it(tmp_path):
     """Headless, as a new user: the release's notebook, one function written (with a mistake), run all.
 

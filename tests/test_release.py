@@ -106,6 +106,7 @@ def _topic_with_public_checks(release: Path) -> str:
     pytest.skip("no topic has public checks yet")
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_new_user_self_checks_from_the_release_alone(release, tmp_path):
     """As the README says: from the release folder, `python -m autograder check TOPIC` on the blank exercises."""
     topic = _topic_with_public_checks(release)

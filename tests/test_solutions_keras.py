@@ -25,6 +25,9 @@ import pytest  # noqa: E402
 
 from autograder.datasets import load_digits, make_sequences, make_shapes  # noqa: E402
 
+# End to end: grades in the sandbox (or with TensorFlow); run by the full suite, left out by -m "not slow".
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_BUDGET_S = 10.0
 BARS = {"mlp": 0.97, "cnn": 0.95, "rnn": 0.93}
