@@ -36,7 +36,10 @@ def _record(status: str = "ok", message: str = "", stdout: str = "", stderr: str
 
 
 def _grade(pytester, body: str, *, folder: str = "public", topic: str = "neurons", history=None):
-    checks = pytester.mkdir(folder) if not (pytester.path / folder).exists() else pytester.path / folder
+    # under a folder of its own: the module's name (generated_checks.public.test_neurons) is not the
+    # course's checks' (public.test_neurons), which an earlier test of the session may have imported
+    checks = pytester.path / "generated_checks" / folder
+    checks.mkdir(parents=True, exist_ok=True)
     path = checks / f"test_{topic}.py"
     path.write_text(HEADER + body, encoding="utf-8")
     plugin = GraderPlugin(COURSE, SimpleNamespace(history=history if history is not None else []))
