@@ -313,10 +313,14 @@ def test_batch_keeps_no_record_of_an_incomplete_row_so_a_resume_regrades_it(monk
     sub.mkdir(parents=True)
     shutil.copy(REPO / "solutions" / "neurons.py", sub / "neurons.py")
     out = tmp_path / "out"
-    job = batch._Job(str(REPO), ["neurons"], str(out), ())
+    job = batch._Job(str(REPO), ["neurons"], ())
     try:
         entry = batch.discover(tmp_path / "class")[0]
         real_start = Sandbox.start
+
+        def write(done):  # what the main process does with a job's answer (batch._run)
+            batch.write_submission(out / "submissions" / entry.slug, SubmissionResult.from_dict(done.result),
+                                   key="key-1" if done.stored else None, source=entry.source)
 
         def broken(self):
             raise SandboxStartError("no worker would start")
@@ -324,10 +328,12 @@ def test_batch_keeps_no_record_of_an_incomplete_row_so_a_resume_regrades_it(monk
         monkeypatch.setattr(Sandbox, "start", broken)
         done = job.grade(batch._Task(entry, "key-1"))
         assert not done.stored
+        write(done)
         assert not (out / "submissions" / entry.slug / batch.RECORD).exists()
         assert batch.read_record(out / "submissions" / entry.slug, "key-1") is None  # the next run grades it
         monkeypatch.setattr(Sandbox, "start", real_start)
         again = job.grade(batch._Task(entry, "key-1"))
+        write(again)
         stored = batch.read_record(out / "submissions" / entry.slug, "key-1")
         assert again.stored and not stored.incomplete and stored.total == stored.possible > 0
     finally:
