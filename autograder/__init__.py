@@ -8,6 +8,10 @@ The same verbs as the CLI are importable, e.g. in a notebook::
 
 from __future__ import annotations
 
+from autograder.quiet import quiet_tensorflow
+
+quiet_tensorflow()  # before anything imports TensorFlow: its own log lines off (a value already set wins)
+
 __version__ = "0.1.0"
 __all__ = ["check", "grade"]
 

@@ -17,12 +17,8 @@ killing the run at any moment loses at most the submissions in flight. ``gradebo
 ``report.html`` are rebuilt from the per-submission records at the end.
 
 The scores are those of :func:`autograder.grading.grade_submission` (``autograder grade``) on the
-same files: batch grading only adds the warm fork servers and the bookkeeping around them.
-
->>> _slug("Ada Lovelace/../hw1")
-'Ada_Lovelace_.._hw1'
->>> _slug("..")
-'submission'
+same files (both read it through :mod:`autograder.intake`): batch grading only adds the warm
+fork servers and the bookkeeping around them.
 """
 
 from __future__ import annotations
@@ -36,330 +32,41 @@ import io
 import json
 import multiprocessing
 import os
-import re
 import signal
-import stat
-import struct
 import sys
-import tempfile
 import threading
 import time
 import traceback
-import zipfile
-import zlib
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from autograder import course as course_mod
 from autograder.course import Course, CourseError
-from autograder.grading import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, GradingError, SubmissionError, grade_submission, sandbox_config, warn_protections
+from autograder import intake
+from autograder.atomic import atomic_write
+from autograder.errors import AutograderError
+from autograder.grading import GradingError, grade_submission, released_stub, sandbox_config, warn_protections
+from autograder.intake import Entry, SubmissionError, discover, source_hash  # noqa: F401 - the intake's, re-exported
 from autograder.results import CSV_COLUMNS, SubmissionResult, _cell, declare_topics, to_csv_row, to_gradescope_dict, to_markdown
 
 __all__ = ["BatchError", "BatchSummary", "Entry", "discover", "grade_all", "materialize", "read_gradebook"]
 
 RECORD = "result.json"  # written last: its presence (with a matching key) means "graded"
 RECORD_FORMAT = 1
-ZIP_MAX_BYTES = 256 * 2**20  # a zip larger than this is not opened
-ZIP_MAX_MEMBERS = 10_000
-ZIP_MAX_DIRECTORY = 4 * 2**20  # bytes of central directory (what zipfile parses, whatever the count says)
-MAX_MODULE_FILES = 200  # course modules taken from one entry (zip members or files found in a folder)
-MAX_DEPTH = 4  # how deep a folder or zip may nest its modules
-MAX_WALK = 5_000  # directory entries looked at per folder submission
 POOL_RETRIES = 2  # a submission in flight when a job process died is retried this often
-IGNORED = ("__MACOSX", "__pycache__")
 
 
-class BatchError(RuntimeError):
+class BatchError(AutograderError, RuntimeError):
     """The batch cannot run at all (bad arguments, unreadable class folder)."""
 
 
-# --------------------------------------------------------------------------------------------------
-# Finding the submissions
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One submission of the class: its gradebook name, where it is, and what it is.
-
-    ``kind`` is ``folder``, ``zip`` or ``unsupported`` (a stray file: it still gets its row);
-    ``slug`` is its folder under ``OUT/submissions`` (the name made safe for a file system).
-    """
-
-    name: str
-    source: Path
-    kind: str
-    slug: str
-
-
-def _hidden(name: str) -> bool:
-    return name.startswith(".") or name in IGNORED
-
-
-def _clean_name(name: str) -> str:
-    """A gradebook name: control characters shown as ``?`` (the CSV writer neutralises formulas)."""
-    return "".join("?" if ord(ch) < 32 or ord(ch) == 127 else ch for ch in name) or "submission"
-
-
-def _slug(name: str) -> str:
-    """A name usable as one folder name: no separators, no leading dot, at most 100 characters."""
-    slug = re.sub(r"[^\w.@+-]", "_", name).lstrip(".")[:100]
-    return slug or "submission"
-
-
-def _unique(entries: list[tuple[str, Path, str]]) -> list[Entry]:
-    """Entries with unique names (a clash keeps the file name, then numbers) and unique slugs."""
-    out, names, slugs = [], set(), set()
-    for name, source, kind in entries:
-        name = _clean_name(name)
-        if name in names:
-            name = _clean_name(source.name)
-        base, n = name, 2
-        while name in names:
-            name, n = f"{base}-{n}", n + 1
-        slug, n = _slug(name), 2
-        while slug.lower() in slugs:
-            slug, n = f"{_slug(name)}-{n}", n + 1
-        names.add(name)
-        slugs.add(slug.lower())
-        out.append(Entry(name, source, kind, slug))
-    return out
-
-
-def _classify(path: Path) -> tuple[str, Path, str]:
-    if path.is_dir():
-        return path.name, path, "folder"
-    if path.suffix.lower() == ".zip" and path.is_file():
-        return path.name[: -len(".zip")], path, "zip"
-    return path.name, path, "unsupported"
-
-
-def discover(root: str | Path) -> list[Entry]:
-    """The submissions in a class folder, sorted by name. Layouts, recognised in this order:
-
-    - **nbgrader**: ``root`` holds ``submitted/<student>/<assignment>/`` (the nbgrader course
-      folder), or ``root`` is that ``submitted`` folder and its student folders hold only
-      assignment folders. Each ``<student>/<assignment>`` is a submission named ``<student>``
-      (``<student>-<assignment>`` when the class has more than one assignment); a student
-      folder without any assignment folder is a submission too. The ``.py`` modules of the
-      assignment folder are graded, and its ``<topic>.ipynb`` notebooks (see :mod:`autograder.notebooks`).
-    - **Gradescope export**: ``root`` holds ``submission_metadata.yml``; each
-      ``submission_<id>/`` folder is a submission named after its folder.
-    - **plain**: every entry is a submission: a folder of modules or a ``.zip`` of them, named
-      after the entry (``alice.zip`` -> ``alice``). In a folder or zip the modules may sit in
-      nested folders (the shallowest folder holding course modules is graded). Any other file
-      is listed with an error, so that it is not silently dropped.
-
-    Names starting with ``.`` and ``__MACOSX`` are ignored everywhere.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise BatchError(f"{root} is not a folder")
-    layout = _nbgrader_base(root)
-    if layout is not None:
-        found = []
-        for student in _children(layout):
-            if student.is_dir():
-                # a student folder without assignment folders still gets its row (nothing submitted)
-                found += [(student.name, a) for a in _children(student) if a.is_dir()] or [(student.name, student)]
-        several = len({a.name for s, a in found if a.name != s}) > 1
-        raw = [(f"{s}-{a.name}" if several and a.name != s else s, a, "folder") for s, a in found]
-    elif (root / "submission_metadata.yml").is_file():
-        raw = [_classify(p) for p in _children(root) if p.name != "submission_metadata.yml"]
-    else:
-        raw = [_classify(p) for p in _children(root)]
-    return _unique(sorted(raw, key=lambda r: (r[0].lower(), r[0], str(r[1]))))
-
-
-def _children(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if not _hidden(p.name))
-    except OSError as exc:
-        raise BatchError(f"cannot list {folder}: {exc}") from exc
-
-
-def _nbgrader_base(root: Path) -> Path | None:
-    if (root / "submitted").is_dir():
-        return root / "submitted"
-    if root.name == "submitted":
-        students = [p for p in _children(root) if p.is_dir()]
-        if students and all(not any(c.is_file() for c in _children(s)) for s in students):
-            return root
-    return None
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading one entry: a folder or a zip, safely, into a folder grade_submission can read
-# --------------------------------------------------------------------------------------------------
-
-
-def _module_dir(paths: Iterable[PurePosixPath], modules: set[str], what: str) -> PurePosixPath | None:
-    """The shallowest folder holding course modules (``None`` when there are none)."""
-    dirs = {p.parent for p in paths if p.name in modules}
-    if not dirs:
-        return None
-    depth = min(len(d.parts) for d in dirs)
-    top = sorted(d for d in dirs if len(d.parts) == depth)
-    if len(top) > 1:
-        shown = ", ".join(str(d) or "." for d in top[:4])
-        raise SubmissionError(f"{what} has course modules in several folders ({shown}); put them in one folder")
-    return top[0]
-
-
-def _walk_modules(folder: Path, modules: set[str]) -> list[PurePosixPath]:
-    """Relative paths of the regular files named like a course module, up to MAX_DEPTH deep.
-
-    Symbolic links are not followed (a submission can't pull in someone else's files).
-    """
-    found, seen, stack = [], 0, [(folder, PurePosixPath())]
-    while stack:
-        here, rel = stack.pop()
-        try:
-            items = sorted(os.scandir(here), key=lambda e: e.name)
-        except OSError:
-            continue
-        for item in items:
-            seen += 1
-            if seen > MAX_WALK:
-                raise SubmissionError(f"the folder holds more than {MAX_WALK} files; submit only the course modules")
-            if _hidden(item.name) or item.is_symlink():
-                continue
-            if item.is_dir(follow_symlinks=False):
-                if len(rel.parts) < MAX_DEPTH:
-                    stack.append((Path(item.path), rel / item.name))
-            elif item.name in modules and item.is_file(follow_symlinks=False):
-                found.append(rel / item.name)
-                if len(found) > MAX_MODULE_FILES:
-                    raise SubmissionError(f"more than {MAX_MODULE_FILES} course modules found")
-    return found
-
-
-def _read_capped(stream, limit: int | None = None) -> bytes:
-    """At most ``limit`` bytes (by default the limit of a ``.py``, or of a notebook, plus one): enough for
-    grade_submission to see that a file is too large."""
-    if limit is None:
-        notebook = str(getattr(stream, "name", "")).endswith(".ipynb")
-        limit = (MAX_NOTEBOOK_BYTES if notebook else MAX_FILE_BYTES) + 1
-    return stream.read(limit)
-
-
-def _zip_modules(path: Path, modules: set[str]) -> dict[PurePosixPath, bytes]:
-    """The course modules inside a zip, by safe relative path; :class:`SubmissionError` if unreadable.
-
-    Only regular members named like a course module are read, each at most ``MAX_FILE_BYTES + 1``
-    bytes however large the header says it is (a zip bomb stops there). Absolute paths, ``..``
-    and symbolic links are skipped (zip slip), and nothing is ever written outside the target.
-    """
-    try:
-        size = path.stat().st_size
-        if size > ZIP_MAX_BYTES:
-            raise SubmissionError(f"the zip is larger than {ZIP_MAX_BYTES // 2**20} MiB")
-        _check_zip_directory(path)
-        with zipfile.ZipFile(path) as zf:
-            members = zf.infolist()
-            if len(members) > ZIP_MAX_MEMBERS:
-                raise SubmissionError(f"the zip holds more than {ZIP_MAX_MEMBERS} files")
-            out: dict[PurePosixPath, bytes] = {}
-            for info in members:
-                rel = _safe_member(info)
-                if rel is None or rel.name not in modules or len(rel.parts) > MAX_DEPTH + 1:
-                    continue
-                if len(out) >= MAX_MODULE_FILES:
-                    raise SubmissionError(f"the zip holds more than {MAX_MODULE_FILES} course modules")
-                with zf.open(info) as member:
-                    out[rel] = _read_capped(member)
-            return out
-    except SubmissionError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError) as exc:
-        raise SubmissionError(f"the zip file can't be read ({type(exc).__name__}: {exc})") from exc
-
-
-_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record
-_ZIP64_LOCATOR = struct.Struct("<4sLQL")
-_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
-
-
-def _check_zip_directory(path: Path) -> None:
-    """Refuse a zip whose end-of-central-directory record announces too many entries or too large a
-    directory, reading only the file's tail (before ``zipfile`` parses the directory at all)."""
-    with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        size = f.tell()
-        tail_at = max(0, size - (_EOCD.size + 65535 + _ZIP64_LOCATOR.size))
-        f.seek(tail_at)
-        tail = f.read()
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or at + _EOCD.size > len(tail):
-            raise SubmissionError("the zip file can't be read (no end of central directory record)")
-        _sig, _disk, _cd_disk, _disk_entries, entries, cd_size, _cd_at, _comment = _EOCD.unpack_from(tail, at)
-        if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and at >= _ZIP64_LOCATOR.size:
-            sig, _d, eocd64_at, _n = _ZIP64_LOCATOR.unpack_from(tail, at - _ZIP64_LOCATOR.size)
-            if sig == b"PK\x06\x07" and 0 <= eocd64_at <= size - _ZIP64_EOCD.size:
-                f.seek(eocd64_at)
-                record = f.read(_ZIP64_EOCD.size)
-                if record[:4] == b"PK\x06\x06":
-                    fields = _ZIP64_EOCD.unpack(record)
-                    entries, cd_size = fields[7], fields[8]
-    if entries > ZIP_MAX_MEMBERS:
-        raise SubmissionError(f"the zip holds more than {ZIP_MAX_MEMBERS} files ({entries} announced)")
-    if cd_size > ZIP_MAX_DIRECTORY:
-        raise SubmissionError(f"the zip's directory is larger than {ZIP_MAX_DIRECTORY // 2**20} MiB")
-
-
-def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
-    """The member's relative path, or ``None`` for a folder, a link or a path leaving the archive."""
-    if info.is_dir() or stat.S_ISLNK(info.external_attr >> 16):
-        return None
-    name = info.filename.replace("\\", "/")
-    rel = PurePosixPath(name)
-    if rel.is_absolute() or re.match(r"^[A-Za-z]:", name) or any(p in ("..", "") for p in rel.parts[:-1]):
-        return None
-    parts = [p for p in rel.parts if p != "."]
-    if not parts or any(_hidden(p) for p in parts):
-        return None
-    return PurePosixPath(*parts)
-
-
-def read_modules(entry: Entry, modules: Iterable[str]) -> dict[str, bytes]:
-    """The bytes of the entry's course modules (``<topic>.py`` or ``<topic>.ipynb``), by file name.
-
-    A zip is read with :func:`_zip_modules`; a folder gives its regular files (no symbolic links).
-    Either way the shallowest folder holding course modules is the one graded. Raises
-    :class:`SubmissionError` when the entry can't be read; an entry without modules gives ``{}``
-    (every topic "not submitted").
-    """
-    names = {f"{m}.{kind}" for m in modules for kind in ("py", "ipynb")}
-    if entry.kind == "unsupported":
-        raise SubmissionError(f"{entry.source.name} is not a folder or a .zip of Python modules")
-    if entry.kind == "zip":
-        files = _zip_modules(entry.source, names)
-        what = "the zip"
-    else:
-        found = _walk_modules(entry.source, names)
-        files = {}
-        for rel in found:
-            try:
-                with open(entry.source.joinpath(*rel.parts), "rb") as f:
-                    files[rel] = _read_capped(f)
-            except OSError as exc:
-                raise SubmissionError(f"{rel} can't be read: {exc}") from exc
-        what = "the folder"
-    top = _module_dir(files, names, what)
-    return {rel.name: data for rel, data in sorted(files.items()) if top is not None and rel.parent == top}
-
-
 def materialize(entry: Entry, target: Path, modules: Iterable[str]) -> Path:
-    """Copy the entry's course modules (:func:`read_modules`) into the empty folder ``target``; return it."""
-    return _write_modules(read_modules(entry, modules), target)
-
-
-def _write_modules(files: dict[str, bytes], target: Path) -> Path:
+    """Copy the entry's course modules (:func:`autograder.intake.read_files`) into the empty folder ``target``; return it."""
     target.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
+    for name, data in intake.read_files(entry, modules).items():
         (target / name).write_bytes(data)
     return target
 
@@ -372,28 +79,6 @@ def modules_digest(files: dict[str, bytes]) -> str:
         h.update(files[name])
     return h.hexdigest()
 
-
-def source_hash(entry: Entry, modules: Iterable[str]) -> str:
-    """sha256 of what is graded: the bytes of a zip, or the course modules found in a folder."""
-    h = hashlib.sha256(entry.kind.encode())
-    if entry.kind == "zip":
-        try:
-            with open(entry.source, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-        except OSError as exc:
-            h.update(f"unreadable: {exc}".encode())
-    elif entry.kind == "folder":
-        names = {f"{m}.{kind}" for m in modules for kind in ("py", "ipynb")}
-        try:
-            for rel in sorted(_walk_modules(entry.source, names)):
-                with open(entry.source.joinpath(*rel.parts), "rb") as f:
-                    data = _read_capped(f)
-                h.update(f"\0{rel}\0{len(data)}\0".encode())
-                h.update(data)
-        except (SubmissionError, OSError) as exc:
-            h.update(f"unreadable: {exc}".encode())
-    return h.hexdigest()
 
 
 GRADER_PACKAGE = course_mod.PACKAGE_DIR  # hashed whole by grader_fingerprint
@@ -438,17 +123,6 @@ def _grading_manifest(path: Path) -> bytes:
 # --------------------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def write_submission(folder: Path, result: SubmissionResult, *, key: str | None, source: Path) -> None:
     """Write ``results.json`` and ``feedback.md``, then (when ``key`` is given) the resume record.
 
@@ -459,11 +133,11 @@ def write_submission(folder: Path, result: SubmissionResult, *, key: str | None,
         leftover.unlink(missing_ok=True)
     if key is None:
         (folder / RECORD).unlink(missing_ok=True)
-    _atomic_write(folder / "results.json", json.dumps(to_gradescope_dict(result), indent=2) + "\n")
-    _atomic_write(folder / "feedback.md", to_markdown(result))
+    atomic_write(folder / "results.json", json.dumps(to_gradescope_dict(result), indent=2) + "\n")
+    atomic_write(folder / "feedback.md", to_markdown(result))
     if key is not None:
         record = {"format": RECORD_FORMAT, "key": key, "source": str(source), "result": result.to_dict()}
-        _atomic_write(folder / RECORD, json.dumps(record, indent=1) + "\n")
+        atomic_write(folder / RECORD, json.dumps(record, indent=1) + "\n")
 
 
 def read_record(folder: Path, key: str | None = None) -> SubmissionResult | None:
@@ -498,7 +172,7 @@ class _Task:
 def _with_content(task: _Task, modules: Iterable[str]) -> _Task:
     """``task`` carrying its submission's module files (the bytes, not the path)."""
     try:
-        files, why = read_modules(task.entry, modules), ""
+        files, why = intake.read_files(task.entry, modules), ""
     except SubmissionError as exc:
         files, why = {}, str(exc)
     return _Task(task.entry, task.key, files, modules_digest(files), why)
@@ -541,32 +215,33 @@ class _Job:
         entry = task.entry
         stored = True
         start = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
-            try:
-                folder = self._submission(task, Path(tmp) / "submission")
-                result = grade_submission(folder, course=self.course, topics=self.topics, config=self.config, zygote=self.zygote,
-                                          judge=self.judge, name=entry.name)
-            except SubmissionError as exc:
-                result = SubmissionResult(entry.name, topics=self.declared, error=str(exc), duration=time.perf_counter() - start)
-            except (GradingError, CourseError) as exc:
-                result, stored = self._failed(entry, f"grading failed: {exc}", start), False
-            except Exception as exc:  # noqa: BLE001 - a grader bug must cost one row's score, not the batch
-                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                result, stored = self._failed(entry, f"grading failed (a bug in the grader): {detail}", start), False
-            else:
-                if result.incomplete:  # the grader, not the student, failed a check: kept, never stored as final
-                    stored = False
+        try:
+            submission = self._submission(task)
+            result = grade_submission(submission, course=self.course, topics=self.topics, config=self.config, zygote=self.zygote,
+                                      judge=self.judge, name=entry.name)
+        except SubmissionError as exc:
+            result = SubmissionResult(entry.name, topics=self.declared, error=str(exc), duration=time.perf_counter() - start)
+        except (GradingError, CourseError) as exc:
+            result, stored = self._failed(entry, f"grading failed: {exc}", start), False
+        except Exception as exc:  # noqa: BLE001 - a grader bug must cost one row's score, not the batch
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            result, stored = self._failed(entry, f"grading failed (a bug in the grader): {detail}", start), False
+        else:
+            if result.incomplete:  # the grader, not the student, failed a check: kept, never stored as final
+                stored = False
         return _Done(entry.slug, result.to_dict(), stored)
 
-    def _submission(self, task: _Task, target: Path) -> Path:
-        """The folder to grade: read from ``entry.source`` here, or from the content the task carries."""
+    def _submission(self, task: _Task) -> intake.Submission:
+        """What to grade, through the intake: read from ``entry.source`` here, or from the content the task carries."""
         if task.files is None:
-            return materialize(task.entry, target, self.course.topic_names)
-        if task.unreadable:
+            raw = intake.read_files(task.entry, self.course.topic_names)
+        elif task.unreadable:
             raise SubmissionError(task.unreadable)
-        if modules_digest(task.files) != task.digest:
+        elif modules_digest(task.files) != task.digest:
             raise GradingError("the submission's files changed on the way to the worker (hash mismatch)")
-        return _write_modules(task.files, target)
+        else:
+            raw = task.files
+        return intake.from_files(raw, self.topics, stub=lambda t: released_stub(self.course, t))
 
     def _failed(self, entry: Entry, why: str, start: float) -> SubmissionResult:
         return SubmissionResult(entry.name, topics=self.declared, error=why, duration=time.perf_counter() - start, grader_failed=True)
@@ -622,17 +297,37 @@ def _grade_task(task: _Task) -> _Done:
 
 @dataclass
 class BatchSummary:
-    """What a batch run did; ``results`` holds one result per entry, in gradebook order."""
+    """What a batch run did; ``results`` holds one result per entry, in gradebook order.
+
+    Two ways to count the entries, each adding up to ``len(entries)``: ``graded`` (this run) +
+    ``skipped`` (unchanged since a run that graded them); and ``scored`` + ``unusable`` (a zero with
+    the reason in the ``error`` column: nothing gradable, an unreadable zip) + ``failed`` (the
+    grader's fault: not final, a rerun grades them again). ``ignored``: files of the class folder
+    that are no submission (no row), each with the reason.
+    """
 
     entries: list[Entry]
     results: list[SubmissionResult]
     graded: int = 0
     skipped: int = 0
     failed: int = 0
+    unusable: int = 0
+    ignored: list[str] = field(default_factory=list)
     out: Path = Path(".")
     duration: float = 0.0
     topics: list[str] = field(default_factory=list)
     term: Any = None  # the term's grades and files (autograder.term.TermReport), set at the end
+
+    @property
+    def scored(self) -> int:
+        return len(self.entries) - self.unusable - self.failed
+
+    def counts(self) -> str:
+        """The run in two lines whose counts add up (see the class docstring)."""
+        n = len(self.entries)
+        return (f"{n} submissions: {self.graded} graded in this run, {self.skipped} unchanged since an earlier run (kept), in {self.duration:.1f} s\n"
+                f"of the {n}: {self.scored} scored, {self.unusable} with nothing gradable (0 points, the reason in the error column), "
+                f"{self.failed} unfinished: the grader failed, not the student (run again to grade them)")
 
     @property
     def gradebook(self) -> Path:
@@ -709,7 +404,8 @@ def grade_all(
     root, out = Path(submissions).resolve(), Path(out).resolve()
     if out == root or root in out.parents:
         raise BatchError(f"--out {out} is inside the class folder {root}; write the results elsewhere")
-    entries = discover(root)
+    ignored: list[str] = []
+    entries = discover(root, ignored)
     out.mkdir(parents=True, exist_ok=True)
     with _lock(out):
         fingerprint = grader_fingerprint(course, names)
@@ -718,7 +414,7 @@ def grade_all(
         masks = _safe_masks([out, root])
         warn_protections(sandbox_config(course, masks=tuple(Path(m) for m in masks)))
         failures: dict[str, SubmissionResult] = {}
-        summary = BatchSummary(entries, [], skipped=len(entries) - len(todo), out=out, topics=names)
+        summary = BatchSummary(entries, [], skipped=len(entries) - len(todo), out=out, topics=names, ignored=ignored)
         if todo:
             declared = [t for t in declare_topics(course.topics) if t.name in names]
             with _where(cluster, jobs, len(todo), course, names, masks) as where:
@@ -748,14 +444,16 @@ def _finish(summary: BatchSummary, course: Course, keys: dict[str, str], failure
         if result is None:  # only if the output folder was changed under this run
             result = SubmissionResult(e.name, topics=declared, error="not graded: its result file is missing")
         summary.results.append(result)
-    summary.failed = sum(1 for r in summary.results if r.error)
+    unfinished = [e.slug in failures or r.incomplete for e, r in zip(summary.entries, summary.results)]
+    summary.failed = sum(unfinished)
+    summary.unusable = sum(1 for r, u in zip(summary.results, unfinished) if r.error and not u)
     from autograder import term as term_mod  # roster, overrides, late penalty on top of the records; LMS, similarity
 
     summary.term = term_mod.finish(summary, course, term, failed=set(failures))
     write_gradebook(out / "gradebook.csv", summary.results, summary.topics, extra=summary.term.gradebook_rows)
     from autograder.report import class_report
 
-    _atomic_write(out / "report.html", class_report(summary.results, title=title, topics=declared, sections=summary.term.report_sections()))
+    atomic_write(out / "report.html", class_report(summary.results, title=title, topics=declared, sections=summary.term.report_sections()))
 
 
 def _key(entry: Entry, fingerprint: str, topics: list[str], modules: list[str]) -> str:
@@ -874,7 +572,7 @@ def write_gradebook(path: Path, results: list[SubmissionResult], topics: list[st
     writer.writeheader()
     for i, r in enumerate(results):
         writer.writerow({**to_csv_row(r, topics), **({k: _cell(v) if isinstance(v, str) else v for k, v in extra[i].items()} if extra is not None else {})})
-    _atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
 
 
 def read_gradebook(path: str | Path) -> list[dict[str, str]]:

@@ -6,14 +6,13 @@ Each verb forwards to one keyword-only function; run ``autograder VERB --help`` 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from autograder.atomic import atomic_write as _write
+from autograder.errors import INCOMPLETE, INTERRUPTED, AutograderError, exit_code, exit_codes_help, one_line
 
 
 def _remember_course(ctx: click.Context, _param, value: Path | None) -> Path | None:
@@ -35,30 +34,31 @@ def _course():
     from autograder import course
 
     folder = click.get_current_context().meta.get("autograder.course")
-    try:
-        if folder is not None and not (folder / course.MANIFEST).is_file():
-            raise course.CourseError(f"--course {folder}: no {course.MANIFEST} there")
-        return course.load(folder)
-    except course.CourseError as exc:
-        raise click.ClickException(str(exc)) from exc
+    if folder is not None and not (folder / course.MANIFEST).is_file():
+        raise course.CourseError(f"--course {folder}: no {course.MANIFEST} there")
+    return course.load(folder)
 
 
-def _write(path: Path, text: str) -> None:
-    """Write a report atomically (a temporary file renamed into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+class _Main(click.Group):
+    """The command group that catches the autograder's errors once: one line on stderr, the kind's exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AutograderError as exc:
+            click.echo(f"autograder: error: {one_line(exc)}", err=True)
+            ctx.exit(exit_code(exc))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\nExit codes:\n" + exit_codes_help())
 @click.version_option(package_name="keras-course-autograder")
 def main() -> None:
     """Keras course autograder: exercises, sandboxed hidden checks, scores and feedback.
 
     \b
     Students:     autograder check [TOPIC]
-    Instructors:  autograder grade SUBMISSION      (one submission)
+    Instructors:  autograder grade SUBMISSION      (one submission: a folder or a .zip)
                   autograder grade-all FOLDER --out DIR   (a class)
     Authors:      autograder stubs                 (exercises/ from solutions/)
                   autograder new-course DIR        (a minimal course of your own)
@@ -73,14 +73,10 @@ def main() -> None:
 @course_option
 def stubs(check_only: bool) -> None:
     """Generate exercises/ (student stubs: <topic>.py and <topic>.ipynb) from solutions/."""
-    from autograder.stubs import MarkerError, generate
+    from autograder.stubs import generate
 
     course = _course()
-    try:
-        changed = generate(course.solutions_dir, course.exercises_dir, check=check_only,
-                           titles={t.name: t.title for t in course.topics})
-    except MarkerError as exc:
-        raise click.ClickException(str(exc)) from exc
+    changed = generate(course.solutions_dir, course.exercises_dir, check=check_only, titles={t.name: t.title for t in course.topics})
     if check_only:
         for path in changed:
             click.echo(f"out of date: {path} (run `autograder stubs`)")
@@ -95,19 +91,39 @@ def stubs(check_only: bool) -> None:
 def check(topic: str | None, folder: Path | None) -> None:
     """Run the public self-checks on your work, with hints (TOPIC: one topic; default all).
 
-    The public checks are a subset: hidden checks decide the grade.
+    The public checks are a subset: hidden checks decide the grade. Exits 4 when nothing could be
+    checked (no such folder, no module of the topic in it).
     """
-    from autograder.grading import GradingError, self_check
+    from autograder.grading import self_check
 
     course = _course()
-    from autograder.course import CourseError
+    if topic:
+        course.topic(topic)
+    result = self_check(topic=topic, folder=folder, course=course, show=False)
+    if _not_graded(result):
+        sys.exit(4)
+    from autograder.results import render_table
 
-    try:
-        if topic:
-            course.topic(topic)
-        self_check(topic=topic, folder=folder, course=course)
-    except (GradingError, CourseError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    render_table(result, public_only=True)
+    _exit_for(result)
+
+
+def _not_graded(result) -> bool:
+    """Nothing of the submission could be read: say why in one line (no table of zeros)."""
+    if result.error and not result.checks and not result.incomplete:
+        click.echo(f"autograder: error: could not grade {result.submission}: {result.error}", err=True)
+        return True
+    return False
+
+
+def _exit_for(result) -> None:
+    """Exit non-zero when the grading of ``result`` did not run (4) or is incomplete (3)."""
+    from autograder.intake import SubmissionError
+
+    if result.incomplete:
+        sys.exit(INCOMPLETE)
+    if result.error:  # the table said why (nothing gradable was found)
+        sys.exit(exit_code(SubmissionError()))
 
 
 @main.command()
@@ -120,27 +136,27 @@ def check(topic: str | None, folder: Path | None) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the total.")
 @course_option
 def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_path, public_only: bool, quiet: bool) -> None:
-    """Grade one SUBMISSION folder with the public and hidden checks.
+    """Grade one SUBMISSION (a folder, the modules possibly in a nested folder, or a .zip of it)
+    with the public and hidden checks, read as grade-all reads it.
 
-    Modules missing from the folder score zero ("not submitted"). The exit code is 0 whenever
-    grading completed, whatever the score; non-zero when grading itself could not run (1), or when
-    the grader's own fault left some check ungraded (3: the score is incomplete, grade again).
+    Modules missing from it score zero ("not submitted"). The exit code is 0 whenever grading
+    completed, whatever the score; 4 when there was nothing to grade (no such path, no course
+    module in it, an unreadable zip); 3 when the grader's own fault left some check ungraded (the
+    score is incomplete, grade again); see `autograder --help` for the others.
     """
     from autograder import results as res
-    from autograder.course import CourseError
-    from autograder.grading import GradingError, grade_submission
+    from autograder.grading import grade_submission
 
     course = _course()
-    try:
-        result = grade_submission(submission, course=course, topics=list(topics) or None, public_only=public_only)
-    except (GradingError, CourseError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    result = grade_submission(submission, course=course, topics=list(topics) or None, public_only=public_only)
     if json_path:
         _write(json_path, json.dumps(res.to_gradescope_dict(result), indent=2))
     if junit_path:
         _write(junit_path, res.to_junit_xml(result))
     if md_path:
         _write(md_path, res.to_markdown(result))
+    if _not_graded(result):
+        sys.exit(4)
     if quiet:
         score = f"{result.total:g} / {result.possible:g}"
         click.echo(f"{result.submission}: " + (f"incomplete, {res.GRADER_FAULT} ({score} so far)" if result.incomplete else score))
@@ -148,8 +164,7 @@ def grade(submission: Path, topics: tuple[str, ...], json_path, junit_path, md_p
         res.render_table(result, public_only=public_only)
     if result.error:
         click.echo(f"note: {result.error}", err=True)
-    if result.incomplete:
-        sys.exit(3)
+    _exit_for(result)
 
 
 @main.command()
@@ -185,14 +200,19 @@ def grade_all(submissions: Path, out: Path, jobs: int | None, cluster: str | Non
     """Grade a class: every entry of SUBMISSIONS is one submission, named after it.
 
     \b
-    Layouts of SUBMISSIONS:
+    Layouts of SUBMISSIONS (each submission read as `autograder grade` reads it):
       plain       a folder or a .zip of the modules per student
-                  (alice/, bob.zip; modules may sit in a nested folder)
+                  (alice/, bob.zip; modules may sit in a nested folder);
+                  any other file (notes.txt) gets no row and is named once
       nbgrader    the course folder holding submitted/<student>/<assignment>/
-                  (or that submitted/ folder); the .py modules there are graded,
-                  notebooks are not converted
+                  (or that submitted/ folder); its .py modules and .ipynb
+                  notebooks are graded
       Gradescope  an export folder with submission_metadata.yml: each
                   submission_<id>/ folder is one submission
+    The summary counts the submissions twice, each adding up: graded in this
+    run + unchanged since an earlier run; scored + nothing gradable (0 points,
+    the reason in the error column) + unfinished (the grader failed, not the
+    student: run again to grade them).
     \b
     Writes to OUT:
       gradebook.csv                    one row per submission, always
@@ -216,9 +236,9 @@ def grade_all(submissions: Path, out: Path, jobs: int | None, cluster: str | Non
     submission's modules travel as content (no shared file system), each
     worker keeps a warm fork server; this machine writes the results.
     """
-    from autograder.batch import BatchError, grade_all as run_batch
+    from autograder.batch import grade_all as run_batch
     from autograder.report import check_stats, weakest_table
-    from autograder.term import TermError, load_inputs
+    from autograder.term import load_inputs
 
     if jobs and cluster:
         raise click.UsageError("--jobs and --cluster exclude each other (a cluster has as many jobs as Dask worker threads)")
@@ -227,15 +247,12 @@ def grade_all(submissions: Path, out: Path, jobs: int | None, cluster: str | Non
         inputs = load_inputs(course=course, roster=roster, extensions=extensions, overrides=overrides, lms=lms, assignment=assignment)
         summary = run_batch(submissions, out, jobs=jobs, cluster=cluster, force=force, topics=list(topics) or None, course=course,
                             progress=not no_progress, term=inputs)
-    except (BatchError, TermError) as exc:
-        raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
         click.echo(f"interrupted: the submissions already written in {out} are kept; run again to finish", err=True)
-        sys.exit(130)
-    click.echo(
-        f"{len(summary.entries)} submissions: {summary.graded} graded, {summary.skipped} unchanged (skipped), "
-        f"{summary.failed} could not be graded, in {summary.duration:.1f} s"
-    )
+        sys.exit(INTERRUPTED)
+    click.echo(summary.counts())
+    if summary.ignored:
+        click.echo(f"not submissions, no row ({len(summary.ignored)}): " + "; ".join(summary.ignored))
     stats = check_stats(summary.results)
     if stats:
         click.echo("\nWeakest checks:\n" + weakest_table(stats))
@@ -301,14 +318,11 @@ def release(out: Path, force: bool) -> None:
     from autograder.release import ReleaseError, build_release, find_leaks, secret_lines
 
     course = _course()
-    try:
-        folder = build_release(out, course=course, force=force)
-    except ReleaseError as exc:
-        raise click.ClickException(str(exc)) from exc
+    folder = build_release(out, course=course, force=force)
     secrets = secret_lines(course)
     leaks = find_leaks(folder, course, secrets=secrets)
     if leaks:
-        raise click.ClickException(f"the release in {folder} holds grader-only lines; not usable:\n" + "\n".join(leaks[:20]))
+        raise ReleaseError(f"the release in {folder} holds grader-only lines; not usable: " + "; ".join(leaks[:20]))
     click.echo(f"student release: {folder} (scanned for {len(secrets)} grader-only lines: none found)")
 
 
@@ -325,14 +339,11 @@ def nbgrader(out: Path, assignment: str, topics: tuple[str, ...], force: bool) -
     submitted/<student>/ASSIGNMENT/; nbgrader autograde ASSIGNMENT; nbgrader export.
     """
     try:
-        from autograder.nbgrader_export import ExportError, export
+        from autograder.nbgrader_export import export
     except ImportError as exc:  # a student release leaves the exporter out
         raise click.ClickException(f"the nbgrader export is not part of this copy of the course ({exc})") from exc
     course = _course()
-    try:
-        folder = export(out, course=course, assignment=assignment, topics=list(topics) or None, force=force)
-    except ExportError as exc:
-        raise click.ClickException(str(exc)) from exc
+    folder = export(out, course=course, assignment=assignment, topics=list(topics) or None, force=force)
     click.echo(f"nbgrader course: {folder}\nnext: cd {folder} && nbgrader generate_assignment {assignment}")
 
 
@@ -342,13 +353,10 @@ def nbgrader(out: Path, assignment: str, topics: tuple[str, ...], force: bool) -
 @course_option
 def gradescope(out: Path, topics: tuple[str, ...]) -> None:
     """Write the Gradescope autograder zip OUT (setup.sh, run_autograder, pinned requirements, course)."""
-    from autograder.gradescope import GradescopeError, build_bundle
+    from autograder.gradescope import build_bundle
 
     course = _course()
-    try:
-        path = build_bundle(out, course=course, topics=list(topics) or None)
-    except GradescopeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    path = build_bundle(out, course=course, topics=list(topics) or None)
     click.echo(f"Gradescope bundle: {path} (upload it under Configure Autograder; see docs/instructors.md)")
 
 

@@ -42,8 +42,10 @@ from pathlib import Path, PurePosixPath
 
 from autograder import __version__
 from autograder import course as course_mod
-from autograder.batch import POOL_RETRIES, BatchError, _Done, _Job, _safe_masks, _safe_member, _Task, _Where, _with_content
+from autograder.batch import POOL_RETRIES, BatchError, _Done, _Job, _safe_masks, _Task, _Where, _with_content
 from autograder.course import Course
+from autograder.errors import AutograderError
+from autograder.intake import _safe_member
 
 __all__ = ["CONNECT_TIMEOUT", "ClusterLost", "CourseMismatch", "CoursePlugin", "course_bundle", "dask_where", "package_fingerprint"]
 
@@ -54,11 +56,11 @@ _DATA_SUFFIXES = (".py", ".toml", ".json", ".npz", ".txt")
 _DATE = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same course gives the same bytes and hash
 
 
-class CourseMismatch(RuntimeError):
+class CourseMismatch(AutograderError, RuntimeError):
     """A worker got a course or runs a package other than the client's: it grades nothing."""
 
 
-class ClusterLost(RuntimeError):
+class ClusterLost(AutograderError, RuntimeError):
     """A submission the cluster could not grade (its worker died too often, the scheduler went away)."""
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from autograder.errors import AutograderError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -30,7 +32,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKS_INI = PACKAGE_DIR / "checks.ini"
 
 
-class CourseError(Exception):
+class CourseError(AutograderError):
     """The course files are missing or malformed; the message says which and where."""
 
 

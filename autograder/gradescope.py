@@ -23,16 +23,17 @@ import zipfile
 from pathlib import Path
 
 from autograder import course as course_mod
+from autograder.atomic import atomic_write, replacing
 from autograder.course import PACKAGE_DIR, Course
+from autograder.errors import AutograderError
 from autograder.results import GRADER_FAULT
 
 DEFAULT_ROOT = "/autograder"
 BUNDLE_CONFIG = "gradescope.json"
 DISTRIBUTION = "keras-course-autograder"
-_SKIP_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 
 
-class GradescopeError(RuntimeError):
+class GradescopeError(AutograderError, RuntimeError):
     """The bundle can't be built, or the container's layout is wrong; the message says what."""
 
 
@@ -77,8 +78,9 @@ SOURCE="${AUTOGRADER_GS_SOURCE:-$ROOT/source}"
 PYTHON="${AUTOGRADER_GS_PYTHON:-$ROOT/venv/bin/python}"
 mkdir -p "$ROOT/results"
 cd "$SOURCE"  # python -m puts the working folder first on the path: make it the bundle
+# (TensorFlow's log lines are turned off by the package itself: autograder.quiet)
 export AUTOGRADER_COURSE="$SOURCE" PYTHONPATH="$SOURCE" PYTHONDONTWRITEBYTECODE=1 MPLBACKEND=Agg \\
-       TF_CPP_MIN_LOG_LEVEL=2 TF_ENABLE_ONEDNN_OPTS=0 KERAS_HOME="${KERAS_HOME:-$ROOT/.keras}"
+       KERAS_HOME="${KERAS_HOME:-$ROOT/.keras}"
 exec "$PYTHON" -m autograder.gradescope run --root "$ROOT" --source "$SOURCE"
 """
 
@@ -171,8 +173,7 @@ def build_bundle(out: str | Path, *, course: Course | None = None, topics: list[
     points = sum(course.topic(t).points for t in chosen)
     header = f"# Pinned by `autograder gradescope` from a working Python {python} environment.\n"
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with zipfile.ZipFile(tmp, "w") as zf:
+    with replacing(out) as tmp, zipfile.ZipFile(tmp, "w") as zf:
         _zip_write(zf, "setup.sh", SETUP_SH.format(python=python).encode(), executable=True)
         _zip_write(zf, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
         _zip_write(zf, "requirements.txt", (header + "\n".join(reqs) + "\n").encode())
@@ -187,7 +188,6 @@ def build_bundle(out: str | Path, *, course: Course | None = None, topics: list[
             _zip_write(zf, f"solutions/{src.name}", src.read_bytes())
         for path, name in [*package_files(hidden=True), *course_checks(course, hidden=True), *course_data(course)]:
             _zip_write(zf, name.as_posix(), path.read_bytes())
-    os.replace(tmp, out)
     return out
 
 
@@ -197,19 +197,16 @@ def build_bundle(out: str | Path, *, course: Course | None = None, topics: list[
 
 
 def find_submission(folder: Path, topics: list[str]) -> Path:
-    """The folder of the submission that holds the course's modules (loose files, or one folder of a zip)."""
+    """The folder of the submission that holds the course's modules (loose files, or a folder of a zip),
+    found as every route finds it (:func:`autograder.intake.module_folder`)."""
+    from autograder.intake import SubmissionError, module_folder
+
     if not folder.is_dir():
         raise GradescopeError(f"{folder} does not exist; is AUTOGRADER_GS_ROOT right?")
-    wanted = {f"{t}.{kind}" for t in topics for kind in ("py", "ipynb")}
-    best, best_count = folder, len(wanted & {p.name for p in folder.iterdir()})
-    for path in sorted(folder.rglob("*"), key=lambda p: (len(p.parts), str(p))):
-        rel = path.relative_to(folder)
-        if not path.is_dir() or len(rel.parts) > 3 or _SKIP_DIRS & set(rel.parts):
-            continue
-        count = len(wanted & {p.name for p in path.iterdir()})
-        if count > best_count:
-            best, best_count = path, count
-    return best
+    try:
+        return module_folder(folder, topics)
+    except SubmissionError:
+        return folder  # grading names the problem in the results
 
 
 def _lock_down(course: Course) -> None:
@@ -244,7 +241,7 @@ def failure_results(message: str) -> dict:
 
 def run(root: str | Path | None = None, *, source: str | Path | None = None) -> dict:
     """Grade ``<root>/submission`` and write ``<root>/results/results.json``; return what was written."""
-    from autograder.grading import GradingError, grade_submission, sandbox_config
+    from autograder.grading import grade_submission, sandbox_config
     from autograder.results import to_gradescope_dict, validate_gradescope
 
     root = Path(root or os.environ.get("AUTOGRADER_GS_ROOT", DEFAULT_ROOT)).resolve()
@@ -261,19 +258,17 @@ def run(root: str | Path | None = None, *, source: str | Path | None = None) -> 
         topics = config.get("topics") or course.topic_names
         if os.geteuid() == 0:
             _lock_down(course)
-        submission = find_submission(root / "submission", topics)
-        print(f"autograder: grading {submission} ({', '.join(topics)})", flush=True)
+        submission = root / "submission"
+        print(f"autograder: grading {find_submission(submission, topics)} ({', '.join(topics)})", flush=True)
         box = sandbox_config(course, masks=(results.parent,))
         result = grade_submission(submission, course=course, topics=topics, config=box, name=_student_name(root))
         doc = to_gradescope_dict(result)
         print(f"autograder: {result.total:g} / {result.possible:g} in {result.duration:.1f} s", flush=True)
-    except (GradescopeError, GradingError, course_mod.CourseError) as exc:
+    except AutograderError as exc:
         print(f"autograder: grading failed: {exc}", file=sys.stderr, flush=True)
         doc = failure_results(str(exc))
     validate_gradescope(doc)
-    tmp = results.with_name(".results.json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    os.replace(tmp, results)
+    atomic_write(results, json.dumps(doc, indent=2))
     return doc
 
 

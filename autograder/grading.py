@@ -1,7 +1,8 @@
 """Grade one submission: read it, start its sandbox, run the checks with pytest, collect results.
 
-A submission is a folder holding some or all of the course's modules (``activations.py``, ...) or notebooks
-(``activations.ipynb``: their definitions are graded, see :mod:`autograder.notebooks`).
+A submission is a folder (the modules may sit in a nested folder) or a ``.zip`` holding some or all
+of the course's modules (``activations.py``, ...) or notebooks (``activations.ipynb``: their
+definitions are graded); it is read by :mod:`autograder.intake`, as every route reads it.
 Modules it lacks score zero as "not submitted"; files that are not course modules are ignored.
 """
 
@@ -16,70 +17,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from autograder import course as course_mod
-from autograder import notebooks
+from autograder import intake
 from autograder.course import Course, CourseError
+from autograder.errors import AutograderError
+from autograder.intake import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Submission, SubmissionError  # noqa: F401 - re-exported
 from autograder.results import GRADER_FAULT, SubmissionResult, TopicSummary, declare_topics
 from autograder.sandbox.client import Sandbox, SandboxConfig, SandboxStartError, Zygote, missing_protections
 from autograder.sandbox.judge import Judge
 from autograder.sandbox.proxy import Session
 
-MAX_FILE_BYTES = 1 * 2**20
-#: Notebooks keep their outputs (plots), so they may be larger; only their code is graded.
-MAX_NOTEBOOK_BYTES = 32 * 2**20
 _warned: set[str] = set()
 
 
-class GradingError(RuntimeError):
+class GradingError(AutograderError, RuntimeError):
     """Grading itself could not run (no course, no such submission, no sandbox): exit non-zero."""
-
-
-class SubmissionError(ValueError):
-    """The submission can't be read at all (its row still gets a zero and this reason)."""
-
-
-def read_submission(path: Path, topics: list[str], *, stub=None, notes: list[str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
-    """(files to send to the sandbox, unreadable files with the reason) for a submission folder.
-
-    A topic is ``<topic>.py`` or ``<topic>.ipynb`` (its definitions, see :mod:`autograder.notebooks`);
-    when both are there :func:`autograder.notebooks.choose` picks one (``stub(topic)`` gives the
-    released stub) and a line saying which goes to ``notes``.
-    """
-    if not path.exists():
-        raise SubmissionError(f"{path} does not exist")
-    if not path.is_dir():
-        raise SubmissionError(f"{path} is not a folder of Python modules or notebooks")
-    files, problems = {}, {}
-    for name in topics:
-        texts = {}
-        for kind, limit in (("py", MAX_FILE_BYTES), ("ipynb", MAX_NOTEBOOK_BYTES)):
-            f = path / f"{name}.{kind}"
-            if not f.is_file():
-                continue
-            if f.stat().st_size > limit:
-                problems[name] = f"{f.name} is larger than {limit // 2**20} MiB"
-                continue
-            try:
-                texts[kind] = f.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                problems[name] = f"{f.name} is not UTF-8 text"
-        if not texts:
-            continue
-        problems.pop(name, None)
-        kind, note = notebooks.choose(name, texts.get("py"), texts.get("ipynb"), stub(name) if stub and len(texts) == 2 else None)
-        if note and notes is not None:
-            notes.append(note)
-        if kind == "py":
-            files[f"{name}.py"] = texts["py"]
-            continue
-        try:
-            extracted = notebooks.notebook_to_module(texts["ipynb"], f"{name}.ipynb")
-        except notebooks.NotebookError as exc:
-            problems[name] = str(exc)
-            continue
-        files[f"{name}.py"] = extracted.source
-        if notes is not None:
-            notes += extracted.notes
-    return files, problems
 
 
 def released_stub(course: Course, topic: str) -> str | None:
@@ -128,7 +79,7 @@ def warn_protections(config: SandboxConfig, stream=None) -> list[str]:
 
 
 def grade_submission(
-    submission: str | Path,
+    submission: str | Path | Submission,
     *,
     course: Course | None = None,
     topics: list[str] | None = None,
@@ -139,7 +90,9 @@ def grade_submission(
     judge: Judge | None = None,
     name: str | None = None,
 ) -> SubmissionResult:
-    """Grade one submission folder; returns its :class:`SubmissionResult`.
+    """Grade one submission (a folder, a ``.zip``, or a :class:`~autograder.intake.Submission` already
+    read); returns its :class:`SubmissionResult`. A submission with no course module at all is
+    still graded (every check "not submitted") and its ``error`` says that nothing was found.
 
     Workers are forked from ``zygote`` (a warm fork server that batch grading keeps for many
     submissions; it is reset, not closed, here); without one, a private fork server is started,
@@ -159,19 +112,20 @@ def grade_submission(
     names = topics or course.topic_names
     for t in names:
         course.topic(t)  # raises CourseError for an unknown topic name
-    path = Path(submission)
-    label = name or path.name
     declared = [t for t in declare_topics(course.topics) if t.name in names]
-    try:
-        notes: list[str] = []
-        files, problems = read_submission(path, names, stub=lambda t: released_stub(course, t), notes=notes)
-    except SubmissionError as exc:
-        if sandbox is not None:
-            sandbox.close()
-        return SubmissionResult(label, topics=declared, error=str(exc), duration=time.perf_counter() - start)
+    if isinstance(submission, Submission):
+        sub, label = submission, name or "submission"
+    else:
+        label = name or Path(submission).name or str(submission)
+        try:
+            sub = intake.read(submission, names, stub=lambda t: released_stub(course, t), locate=course.topic_names)
+        except SubmissionError as exc:
+            if sandbox is not None:
+                sandbox.close()
+            return SubmissionResult(label, topics=declared, error=str(exc), duration=time.perf_counter() - start)
+    files, notes = dict(sub.files), list(sub.notes)
     config = config or sandbox_config(course, preload=() if public_only else _preload(course, names))
     protections = warn_protections(config)
-    files = {**files, **{f"{n}.py": f"raise ImportError({reason!r})\n" for n, reason in problems.items()}}
     own_zygote = None
     if sandbox is None and zygote is None:
         zygote = own_zygote = Zygote(config).start()  # imports in the background while pytest starts
@@ -216,6 +170,8 @@ def grade_submission(
         declared = _public_topics(declared, plugin.results)
     result = SubmissionResult(label, checks=plugin.results, topics=declared, duration=time.perf_counter() - start,
                               protections=protections, notes=notes)
+    if sub.empty:  # still a row with every check "not submitted"; the command says it could not grade
+        result.error = intake.nothing_found(submission if not isinstance(submission, Submission) else label, names)
     faults = [c for c in result.checks if c.status == "grader_error"]
     if faults:  # the grader's fault, decided from the checks' status: the score is not final
         result.error = (f"{GRADER_FAULT}: {len(faults)} check(s) could not run after retries; grade again "

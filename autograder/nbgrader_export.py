@@ -28,6 +28,7 @@ from pathlib import Path
 
 from autograder import course as course_mod
 from autograder.course import Course, Topic
+from autograder.errors import AutograderError
 from autograder.notebooks import KERNELSPEC, notebook_to_module, split_module
 from autograder.stubs import BEGIN
 
@@ -38,7 +39,7 @@ TIME_LIMIT = "# time limit: {seconds} s"
 GRADE_CALL = "from autograder.nbgrader_bridge import grade_cell\n\ngrade_cell({topic!r})"
 
 
-class ExportError(ValueError):
+class ExportError(AutograderError, ValueError):
     """The course can't be exported; the message names the topic."""
 
 

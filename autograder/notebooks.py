@@ -22,6 +22,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from autograder.errors import AutograderError
+
 #: Cell tag of an answer cell (the student's code) in the exercise notebooks.
 ANSWER_TAG = "answer"
 #: Cell tag of a self-check cell (skipped when grading).
@@ -30,7 +32,7 @@ _MAGIC = re.compile(r"^\s*(%|!|\?)|^\s*[\w.]+\s*=\s*[%!]")
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-class NotebookError(ValueError):
+class NotebookError(AutograderError, ValueError):
     """The notebook can't be read (invalid JSON, not a notebook); the message says why, in one line."""
 
 

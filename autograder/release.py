@@ -18,6 +18,7 @@ from pathlib import Path
 
 from autograder import course as course_mod
 from autograder.course import PACKAGE_DIR, Course
+from autograder.errors import AutograderError
 from autograder.notebooks import exercise_notebook, notebook_text
 from autograder.stubs import student_stub
 
@@ -29,7 +30,7 @@ SECRET_PARTS = ("nbgrader_export.py",)
 _JUNK = ("__pycache__", "*.pyc", "*.pyo", "*.egg-info", ".pytest_cache", ".ipynb_checkpoints", ".*.tmp")
 
 
-class ReleaseError(RuntimeError):
+class ReleaseError(AutograderError, RuntimeError):
     """The release can't be built (bad output folder, missing course files)."""
 
 

@@ -11,13 +11,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.errors import AutograderError
+
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 HEADER = "# Generated from solutions/{name} by `autograder stubs`: edit the solution, not this file.\n"
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+(\w+)")
 
 
-class MarkerError(ValueError):
+class MarkerError(AutograderError, ValueError):
     """A malformed solution marker; the message names the file and line."""
 
 

@@ -38,7 +38,9 @@ RESULTS = HERE / "results" / "batch.json"
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "AUTOGRADER_COURSE": str(REPO)}
+    from autograder.quiet import quiet_env
+
+    return quiet_env(AUTOGRADER_COURSE=str(REPO))
 
 
 def _topic_args(topics: list[str]) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+sys.path.insert(0, str(ROOT))
+from autograder.quiet import quiet_env  # noqa: E402 - this checkout's package
+
+ENV = quiet_env()
 
 GRADE_ONE = r"""
 import json, sys, threading, time

@@ -30,7 +30,9 @@ DATA = {"mlp": "load_digits", "cnn": "make_shapes", "rnn": "make_sequences"}
 
 def import_tensorflow() -> float:
     """Import TensorFlow and Keras; return the seconds it took."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from autograder.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
     os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="keras_home_bench_"))
     start = time.perf_counter()
     import tensorflow

@@ -37,7 +37,10 @@ def _env(tmp: Path) -> dict:
         (tmp / name.lower()).mkdir(parents=True, exist_ok=True)
         env[name] = str(tmp / name.lower())
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0", KERAS_HOME=str(tmp / "keras"), PYTHONDONTWRITEBYTECODE="1")
+    sys.path.insert(0, str(ROOT))
+    from autograder.quiet import QUIET_TENSORFLOW
+
+    env.update(QUIET_TENSORFLOW, KERAS_HOME=str(tmp / "keras"), PYTHONDONTWRITEBYTECODE="1")
     return env
 
 

@@ -3,8 +3,9 @@
 import os
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from autograder.quiet import quiet_tensorflow  # noqa: E402 - stdlib only; before anything imports TensorFlow
+
+quiet_tensorflow()
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="keras-home-"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 

@@ -31,6 +31,7 @@ import pytest
 from autograder import course as course_mod
 from autograder.batch import Entry, discover, grade_all, materialize, read_gradebook
 from autograder.grading import SubmissionError, grade_submission
+from autograder.quiet import quiet_env
 from autograder.report import check_stats, weakest_table
 from autograder.results import validate_gradescope
 from autograder.stubs import make_stub
@@ -165,8 +166,7 @@ def klass(tmp_path_factory):
     good = (root / "zipped.zip").read_bytes()
     (root / "corrupt.zip").write_bytes(good[: len(good) // 2])
     expect["corrupt"] = None
-    (root / "notes.txt").write_text("not a submission", encoding="utf-8")
-    expect["notes.txt"] = None
+    (root / "notes.txt").write_text("not a submission", encoding="utf-8")  # no row: named once in the output
     (root / ".DS_Store").write_text("ignored", encoding="utf-8")
     return root, dict(sorted(expect.items(), key=lambda kv: kv[0].lower()))
 
@@ -238,7 +238,7 @@ def _none_left(seen: dict[int, float], marker: str, grace: float = 15.0) -> None
 
 
 def _env(course_root: Path) -> dict[str, str]:
-    return {**os.environ, "AUTOGRADER_COURSE": str(course_root), "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+    return quiet_env(AUTOGRADER_COURSE=str(course_root))
 
 
 def _args(root: Path, out: Path, jobs: int = 2, topics: list[str] = TOPICS) -> list[str]:
@@ -284,6 +284,7 @@ def _rows(out: Path) -> dict[str, dict[str, str]]:
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_one_row_per_entry_in_order(batch, klass):
     out, _, _ = batch
     rows = read_gradebook(out / "gradebook.csv")
@@ -294,6 +295,7 @@ def test_one_row_per_entry_in_order(batch, klass):
     assert all(r["raw"] == r["score"] == r["final"] and r["penalty"] == "0.0" for r in rows)  # no policy, no overrides
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_scores_equal_single_grading(batch, single, course):
     out, _, _ = batch
     rows = _rows(out)
@@ -310,6 +312,7 @@ def test_scores_equal_single_grading(batch, single, course):
         assert [(c["id"], c["status"]) for c in stored["checks"]] == [(c.id, c.status) for c in result.checks], name
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_scores_mean_what_they_should(single, batch):
     """Independent of the batch code: what each kind of entry must score."""
     out, _, _ = batch
@@ -333,15 +336,28 @@ def test_scores_mean_what_they_should(single, batch):
     assert "timeout" in hostile.values() and "crashed" in hostile.values(), hostile
     assert single["hostile"].by_topic()["neurons"].points < full["neurons"]
     assert single["hostile"].by_topic()["backprop"].points == full["backprop"], "starting processes is not an error"
-    assert "zip" in rows["corrupt"]["error"] and "not a folder or a .zip" in rows["notes.txt"]["error"]
+    assert "zip" in rows["corrupt"]["error"] and "notes.txt" not in rows
+    assert rows["empty"]["error"].startswith("nothing to grade"), rows["empty"]
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
+def test_summary_counts_add_up_and_the_stray_file_is_named_once(batch, klass):
+    """Graded now + unchanged = scored + nothing gradable + unfinished = the entries; notes.txt: no row, one line."""
+    _, stdout, _ = batch
+    n = len(klass[1])
+    assert f"{n} submissions: {n} graded in this run, 0 unchanged since an earlier run" in stdout, stdout
+    assert f"of the {n}: {n - 2} scored, 2 with nothing gradable" in stdout and "0 unfinished" in stdout, stdout  # corrupt.zip, empty/
+    assert stdout.count("notes.txt") == 1 and "notes.txt: not a folder or a .zip" in stdout, stdout
+
+
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_zip_slip_writes_nothing_outside(batch, klass):
     root, _ = klass
     assert not (root.parent / "escaped").exists()
     assert not Path("/tmp/abs_neurons").exists()
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_feedback_and_gradescope_files(batch, single):
     out, _, _ = batch
     for name, result in single.items():
@@ -358,12 +374,13 @@ def test_feedback_and_gradescope_files(batch, single):
         assert f"Score: {total} / {possible} points" in feedback, name
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_class_report(batch, single):
     out, stdout, _ = batch
     page = (out / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 3
     results = [r for r in single.values() if r is not None]
-    totals = sorted([r.total for r in results] + [0.0, 0.0])  # + corrupt and notes.txt
+    totals = sorted([r.total for r in results] + [0.0])  # + corrupt
     cells = re.search(r'<table id="scores">.*?</tr>\s*<tr>(.*?)</tr>', page, re.S).group(1)
     numbers = [float(x) for x in re.findall(r'<td class="n">([\d.]+)</td>', cells)]
     assert numbers[0] == len(totals) and numbers[1] == 2
@@ -374,12 +391,14 @@ def test_class_report(batch, single):
     assert table.splitlines()[2] in stdout  # the weakest check is printed at the end too
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_no_process_left(batch):
     out, _, seen = batch
     assert len(seen) > 3, "the run was not watched"
     _none_left(seen, str(out))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_rerun_skips_unchanged_and_regrades_changed(batch, klass, course, tmp_path):
     """In process: the same API as the command; an unchanged class costs no worker at all."""
     root, _ = klass
@@ -405,6 +424,7 @@ def test_rerun_skips_unchanged_and_regrades_changed(batch, klass, course, tmp_pa
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_killed_run_resumes_to_the_same_gradebook(batch, klass, course_root, tmp_path):
     root, expect = klass
     out = tmp_path / "out"
@@ -426,11 +446,12 @@ def test_killed_run_resumes_to_the_same_gradebook(batch, klass, course_root, tmp
     assert code == 0, stderr
     done = {p.parent.name: p.read_text() for p in out.glob("submissions/*/result.json")}
     assert all(done[name] == text for name, text in kept.items()), "a finished submission was graded again"
-    assert f"{len(kept)} unchanged (skipped)" in stdout
+    assert f"{len(kept)} unchanged since an earlier run" in stdout
     assert (out / "gradebook.csv").read_text() == (batch[0] / "gradebook.csv").read_text()
     _none_left(again.seen, str(out))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_ctrl_c_stops_at_once_and_cleans_up(klass, course_root, tmp_path):
     root, _ = klass
     out = tmp_path / "out"
@@ -446,6 +467,7 @@ def test_ctrl_c_stops_at_once_and_cleans_up(klass, course_root, tmp_path):
     _none_left(run.seen, str(out))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_job_process_killed_mid_run_loses_no_row(batch, klass, course_root, tmp_path):
     """The pool breaks; the submissions it held are graded again in a fresh pool."""
     root, _ = klass
@@ -468,6 +490,7 @@ def test_a_job_process_killed_mid_run_loses_no_row(batch, klass, course_root, tm
     _none_left(run.seen, str(out))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_one_run_at_a_time_per_output_folder(klass, course, tmp_path):
     from autograder.batch import BatchError, _lock
 
@@ -542,6 +565,7 @@ def test_names_are_unique_and_safe(tmp_path):
     assert len({e.slug for e in entries}) == 3 and all("/" not in e.slug for e in entries)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_materialize_limits_and_ambiguity(tmp_path):
     big = tmp_path / "big.zip"
     with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -549,7 +573,8 @@ def test_materialize_limits_and_ambiguity(tmp_path):
     folder = materialize(Entry("big", big, "zip", "big"), tmp_path / "big", TOPICS)
     assert (folder / "neurons.py").stat().st_size == 2**20 + 1  # read no further than needed
     result = grade_submission(folder, topics=["neurons"], name="big")
-    assert result.total == 0 and "larger than" in " ".join(c.feedback for c in result.checks)
+    assert result.total == 0 and [n for n in result.notes if "larger than" in n] == result.notes != []  # named once
+    assert not any("larger than" in c.feedback for c in result.checks)
     two = _zip(tmp_path / "two.zip", {"a/neurons.py": "", "b/backprop.py": ""})
     with pytest.raises(SubmissionError, match="several folders"):
         materialize(Entry("two", two, "zip", "two"), tmp_path / "two", TOPICS)

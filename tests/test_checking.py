@@ -162,3 +162,39 @@ def test_assert_docstring_examples_reports_the_first_wrong_example():
         assert_docstring_examples(_fake([todo]), "good")
     with pytest.raises(AssertionError, match="could not be run"):
         assert_docstring_examples(_fake("forged"), "good")
+
+
+# -- the plain assertions and renderings -------------------------------------------------------------
+
+
+def test_show_keeps_feedback_short_and_readable():
+    from autograder.checking import MAX_SHOWN, show
+
+    assert show(np.float64(0.5)) == "0.5" and show([1.0, 2.0]) == "[1., 2.]"
+    long = show(np.arange(100.0))
+    assert long.startswith("shape (100,): [0., 1.,") and long.endswith("... (100 values)") and long.count(",") < MAX_SHOWN + 2
+    assert len(show("x" * 1000)) == 160
+
+
+def test_shape_finite_and_fail_messages_name_the_call():
+    from autograder.checking import assert_finite, assert_shape, fail
+
+    assert_shape(np.zeros((2, 3)), (2, 3), "f(x)")
+    with pytest.raises(AssertionError, match=r"f\(x\) returned shape \(3, 2\); expected shape \(2, 3\)"):
+        assert_shape(np.zeros((3, 2)), (2, 3), "f(x)")
+    assert_finite([1.0, 2.0], "g(x)")
+    with pytest.raises(AssertionError, match=r"g\(x\) returned .*nan or inf"):
+        assert_finite([1.0, np.inf], "g(x)")
+    with pytest.raises(AssertionError) as plain:
+        fail("wrong")
+    assert not isinstance(plain.value, Diagnosed) and str(plain.value) == "wrong"
+
+
+def test_assert_close_messages_say_what_differs():
+    with pytest.raises(AssertionError, match=r"expected shape \(2,\)"):
+        assert_close(np.zeros(3), np.zeros(2), "h(x)")
+    with pytest.raises(AssertionError, match="not an array of numbers"):
+        assert_close("text", np.zeros(2), "h(x)")
+    with pytest.raises(AssertionError, match=r"largest difference at index \(1,\)"):
+        assert_close(np.array([0.0, 5.0]), np.zeros(2), "h(x)")
+    assert_close(np.array([1.0, 2.0 + 1e-9]), np.array([1.0, 2.0]), "h(x)")

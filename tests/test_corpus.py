@@ -147,6 +147,7 @@ def _params():
         yield pytest.param(case, id=f"{case.topic}/{case.name}", marks=[pytest.mark.slow] if case.slow else [])
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @pytest.mark.parametrize("case", list(_params()))
 def test_corpus_case(case: Case, tmp_path: Path, zygote: Zygote) -> None:
     reference = (COURSE.solutions_dir / f"{case.topic}.py").read_text(encoding="utf-8")
@@ -275,6 +276,7 @@ def test_apply_overrides_keeps_the_reference_when_nothing_is_overridden() -> Non
     assert apply_overrides(REFERENCE, "") == REFERENCE
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_self_check_runs_the_selfcheck_checks_and_grading_leaves_them_out(tmp_path: Path, zygote: Zygote) -> None:
     """A naive softmax passes the graded public checks; only the self-check's docstring examples and its
     ±1000 check (0 points) tell the student before they submit."""

@@ -16,16 +16,14 @@ import signal
 import struct
 import threading
 import time
-import tracemalloc
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from autograder import results as R
 from autograder.results import CheckResult, SubmissionResult, TopicSummary
-from autograder.sandbox import limits, wire
+from autograder.sandbox import limits
 from autograder.sandbox.client import Sandbox, SandboxConfig, SandboxStartError, Zygote, bwrap_status, missing_protections
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,6 +102,7 @@ def test_the_machine_says_what_it_allows():
     assert "cgroup" in " ".join(missing_protections(SandboxConfig(cgroups=False)))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 def test_each_worker_has_a_cgroup_of_its_own_removed_with_it():
     config = SandboxConfig(max_processes=40)
@@ -123,6 +122,7 @@ def test_each_worker_has_a_cgroup_of_its_own_removed_with_it():
             assert first.token not in _call(second, "cgroup").value
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 def test_cgroups_of_a_grader_killed_without_cleaning_up_are_removed_by_the_next(monkeypatch):
     import subprocess
@@ -146,6 +146,7 @@ def test_cgroups_of_a_grader_killed_without_cleaning_up_are_removed_by_the_next(
         stale.remove()
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 def test_a_worker_that_uses_up_its_process_quota_leaves_others_theirs():
     """Two sandboxes at once: one parks processes up to its limit, the other still starts its own."""
@@ -161,6 +162,7 @@ def test_a_worker_that_uses_up_its_process_quota_leaves_others_theirs():
         assert honest.cgroup.limits_hit()["pids"] == 0
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 @needs_bwrap
 def test_shared_memory_counts_toward_the_worker_memory_limit():
@@ -174,6 +176,7 @@ def test_shared_memory_counts_toward_the_worker_memory_limit():
             assert box.limits_hit["memory"] > 0
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_seccomp
 def test_sysv_ipc_and_ptrace_are_refused_by_seccomp():
     with Sandbox({"m.py": PROBE}) as box:
@@ -183,6 +186,7 @@ def test_sysv_ipc_and_ptrace_are_refused_by_seccomp():
         assert rc == -1 and err == 1, f"{name} gave {rc} (errno {err}), expected EPERM"
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_bwrap
 def test_without_seccomp_sysv_objects_are_removed_at_every_reset(monkeypatch):
     monkeypatch.setattr(limits, "seccomp_status", lambda: "turned off for this test")
@@ -198,6 +202,7 @@ def test_without_seccomp_sysv_objects_are_removed_at_every_reset(monkeypatch):
             assert _call(second, "count_shm").value == 0
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_root
 def test_without_cgroups_each_fork_server_has_a_uid_of_its_own():
     config = SandboxConfig(cgroups=False, max_processes=30)
@@ -216,6 +221,7 @@ def test_without_cgroups_each_fork_server_has_a_uid_of_its_own():
 # -- 2. grader faults are never the student's --------------------------------------------------
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 def test_a_worker_killed_from_outside_is_retried_not_charged():
     config = SandboxConfig(retry_backoff=0.05)
@@ -233,6 +239,7 @@ def test_a_worker_killed_from_outside_is_retried_not_charged():
         assert box.starts == 2
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_persistent_grader_fault_is_reported_as_such(monkeypatch):
     calls = []
 
@@ -259,6 +266,7 @@ def _grade_broken(monkeypatch, topics=("neurons",)):
     return grade_submission(REPO / "solutions", course=course_mod.load(REPO), topics=list(topics))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_grader_faults_make_the_score_incomplete_in_every_output(monkeypatch):
     result = _grade_broken(monkeypatch)
     assert result.checks and {c.status for c in result.checks} == {"grader_error"}
@@ -297,6 +305,7 @@ def test_grade_exits_non_zero_when_the_score_is_incomplete(monkeypatch):
     assert "incomplete" in run.output
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_batch_keeps_no_record_of_an_incomplete_row_so_a_resume_regrades_it(monkeypatch, tmp_path):
     from autograder import batch
     from autograder.results import SubmissionResult
@@ -318,7 +327,7 @@ def test_batch_keeps_no_record_of_an_incomplete_row_so_a_resume_regrades_it(monk
     finally:
         job.close()
     monkeypatch.undo()
-    # what the main process does with such a row: it writes the feedback but no resume record
+    # what the main process does with such a row (batch._run): it writes the feedback but no resume record
     batch.write_submission(out / "submissions" / entry.slug, SubmissionResult.from_dict(done.result), key=None, source=entry.source)
     assert not (out / "submissions" / entry.slug / batch.RECORD).exists()
     again = batch.grade_all(klass, out, jobs=1, topics=["neurons"], progress=False)
@@ -327,37 +336,7 @@ def test_batch_keeps_no_record_of_an_incomplete_row_so_a_resume_regrades_it(monk
     assert not stored.incomplete and stored.total == stored.possible > 0
 
 
-# -- 3. the wire decodes within a budget ---------------------------------------------------------
-
-
-def test_a_forged_frame_of_empty_lists_costs_about_its_size():
-    n = 4_000_000
-    header = b"[" + b"[]," * (n - 1) + b"[]]"
-    frame = wire.MAGIC + struct.pack(">I", len(header)) + header + struct.pack(">I", 0)
-    tracemalloc.start()
-    try:
-        with pytest.raises(wire.WireError, match="values"):
-            wire.decode(frame)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 2 * len(frame), f"decoding a {len(frame)} byte frame peaked at {peak} bytes"
-
-
-def test_frames_within_the_budget_still_decode():
-    value = {"xs": list(range(50_000)), "a": np.arange(10.0), "t": ("x,[{", 1)}
-    back = wire.decode(wire.encode(value))
-    assert back["xs"] == value["xs"] and back["t"] == value["t"]
-    np.testing.assert_array_equal(back["a"], value["a"])
-    header = b"1"
-    oversize = wire.MAGIC + struct.pack(">I", wire.MAX_HEADER_BYTES + 1) + header
-    with pytest.raises(wire.WireError, match="exceeds"):
-        wire.decode(oversize)
-    source = "x = [" + ",".join(["0"] * (wire.MAX_NODES + 10)) + "]\n"  # a large literal in a submitted file
-    assert wire.decode(wire.encode({"files": {"m.py": source}}))["files"]["m.py"] == source
-    many = wire.MAGIC + struct.pack(">I", 1) + b"1" + struct.pack(">I", wire.MAX_BLOBS + 1)
-    with pytest.raises(wire.WireError, match="arrays"):
-        wire.decode(many)
+# -- 3. the wire decodes within a budget: tests/test_wire.py ---------------------------------
 
 
 # -- 4. student text is cleaned before every output ----------------------------------------------
@@ -421,7 +400,7 @@ def _forge_count(path: Path, entries: int) -> None:
 
 
 def test_a_zip_announcing_too_many_entries_is_refused_before_parsing(tmp_path, monkeypatch):
-    from autograder import batch
+    from autograder import intake
     from autograder.grading import SubmissionError
 
     path = tmp_path / "many.zip"
@@ -432,32 +411,33 @@ def test_a_zip_announcing_too_many_entries_is_refused_before_parsing(tmp_path, m
     def no_parse(*_a, **_k):
         raise AssertionError("the central directory was parsed")
 
-    monkeypatch.setattr(batch.zipfile, "ZipFile", no_parse)
+    monkeypatch.setattr(intake.zipfile, "ZipFile", no_parse)
     with pytest.raises(SubmissionError, match="more than 10000 files"):
-        batch._zip_modules(path, {"neurons.py"})
+        intake._zip_modules(path, {"neurons.py"})
 
 
 def test_a_zip_whose_directory_is_too_large_is_refused(tmp_path):
-    from autograder import batch
+    from autograder import intake
     from autograder.grading import SubmissionError
 
     path = tmp_path / "big.zip"
     with zipfile.ZipFile(path, "w") as zf:
         for i in range(500):
             zf.writestr(f"{'d' * 200}/{i}.txt", "")
-    batch_limit = batch.ZIP_MAX_DIRECTORY
+    batch_limit = intake.ZIP_MAX_DIRECTORY
     try:
-        batch.ZIP_MAX_DIRECTORY = 50_000
+        intake.ZIP_MAX_DIRECTORY = 50_000
         with pytest.raises(SubmissionError, match="directory is larger"):
-            batch._zip_modules(path, {"neurons.py"})
+            intake._zip_modules(path, {"neurons.py"})
     finally:
-        batch.ZIP_MAX_DIRECTORY = batch_limit
-    assert batch._zip_modules(path, {"neurons.py"}) == {}
+        intake.ZIP_MAX_DIRECTORY = batch_limit
+    assert intake._zip_modules(path, {"neurons.py"}) == {}
 
 
 # -- 6. the resume fingerprint covers the whole grader --------------------------------------------
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_changing_a_checking_helper_regrades_the_class(tmp_path, monkeypatch):
     from autograder import batch
     from autograder import course as course_mod
@@ -511,6 +491,7 @@ NOTHING = {
 }
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_returning_nothing_earns_no_in_place_points(tmp_path):
     from autograder import course as course_mod
     from autograder.grading import grade_submission
@@ -539,6 +520,7 @@ TF_LINES = (
 )
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_library_log_lines_never_reach_your_code_printed():
     from autograder.plugin import GraderPlugin
 
@@ -554,12 +536,16 @@ def test_library_log_lines_never_reach_your_code_printed():
         assert marker not in shown  # ... and the library lines are gone
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_workers_silence_tensorflow_logging_at_the_source():
+    from autograder.quiet import QUIET_TENSORFLOW
+
+    assert QUIET_TENSORFLOW["TF_CPP_MIN_LOG_LEVEL"] == "3" and QUIET_TENSORFLOW["ABSL_MIN_LOG_LEVEL"] == "3"
     src = "import os\ndef env():\n    return {k: os.environ.get(k) for k in ('TF_CPP_MIN_LOG_LEVEL', 'ABSL_MIN_LOG_LEVEL')}\n"
     config = SandboxConfig()
     with Zygote(config) as zygote, Sandbox({"m.py": src}, config, zygote=zygote) as box:
         assert box.import_module("m").ok
         assert box.request({"op": "call", "target": {"module": "m", "attr": "env"}}).value == {
-            "TF_CPP_MIN_LOG_LEVEL": "3", "ABSL_MIN_LOG_LEVEL": "3"}
+            k: QUIET_TENSORFLOW[k] for k in ("TF_CPP_MIN_LOG_LEVEL", "ABSL_MIN_LOG_LEVEL")}
 
 # 9. the network test (a port listening on 127.0.0.1, unreachable from the worker) is in test_isolation.py.

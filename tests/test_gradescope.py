@@ -47,6 +47,7 @@ def _run_autograder(root: Path, source: Path) -> dict:
     return doc
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_bundle_layout(bundle):
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
@@ -72,6 +73,7 @@ def test_requirements_are_pinned_to_this_environment():
     assert all("==" in p or "python_version" in p for p in pins)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_reference_submission_gets_full_marks(bundle, tmp_path):
     root = tmp_path / "autograder"
     source = _unzip(bundle, root)
@@ -87,6 +89,7 @@ def test_reference_submission_gets_full_marks(bundle, tmp_path):
         assert not (source / "solutions").stat().st_mode & 0o077
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_blank_submission_in_a_folder_gets_zero(bundle, tmp_path):
     root = tmp_path / "autograder"
     source = _unzip(bundle, root)
@@ -101,6 +104,7 @@ def test_blank_submission_in_a_folder_gets_zero(bundle, tmp_path):
     assert "not attempted" in doc["tests"][0]["output"]
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_broken_bundle_still_writes_results(bundle, tmp_path):
     root = tmp_path / "autograder"
     source = _unzip(bundle, root)
@@ -123,6 +127,7 @@ def test_find_submission_picks_the_folder_with_the_modules(tmp_path):
     assert find_submission(tmp_path, ["neurons", "backprop"]) == tmp_path
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_gradescope_command_writes_the_zip(tmp_path):
     from click.testing import CliRunner
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -13,10 +12,14 @@ import pytest
 from autograder import results as res
 from autograder.course import load
 from autograder.grading import grade_submission
+from autograder.quiet import quiet_env
+
+# End to end: grades in the sandbox (or with TensorFlow); run by the full suite, left out by -m "not slow".
+pytestmark = pytest.mark.slow
 
 COURSE = load()
 NUMPY_TOPICS = [t.name for t in COURSE.topics if t.numpy_only]
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+ENV = quiet_env()
 
 
 def _points_by_topic(result):

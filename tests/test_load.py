@@ -111,7 +111,7 @@ def _class(root: Path, hostile: bool) -> Path:
 
 
 def _start(klass: Path, out: Path, course: Path) -> subprocess.Popen:
-    env = {**os.environ, "AUTOGRADER_COURSE": str(course), "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+    env = quiet_env(AUTOGRADER_COURSE=str(course))
     args = [sys.executable, "-m", "autograder", "grade-all", str(klass), "--out", str(out), "--jobs", "2", "--no-progress",
             *[a for t in TOPICS for a in ("--topic", t)]]
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -23,6 +23,7 @@ from autograder import course as course_mod
 from autograder.grading import grade_submission
 from autograder.nbgrader_export import CELL_TIMEOUT, check_points, export, grade_timeout
 from autograder.notebooks import ANSWER_TAG, exercise_notebook, notebook_text
+from autograder.quiet import QUIET_TENSORFLOW
 from autograder.stubs import BEGIN, make_stub, solution_lines
 
 nbformat = pytest.importorskip("nbformat")
@@ -79,7 +80,7 @@ def _env(tmp: Path) -> dict:
         env[name] = str(tmp / name.lower())
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader calls alembic
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0", KERAS_HOME=str(tmp / "keras"), PYTHONDONTWRITEBYTECODE="1")
+    env.update(QUIET_TENSORFLOW, KERAS_HOME=str(tmp / "keras"), PYTHONDONTWRITEBYTECODE="1")
     env.pop("AUTOGRADER_COURSE", None)
     return env
 
@@ -192,6 +193,7 @@ def test_notebooks_hold_no_test_code_and_points_come_from_the_check_markers(tmp_
     assert grade_timeout(COURSE.topic("mlp")) > CELL_TIMEOUT
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_released_notebooks_hold_no_solution(round_trip):
     course_dir, _ = round_trip
     for topic in NUMPY_TOPICS:
@@ -202,6 +204,7 @@ def test_released_notebooks_hold_no_solution(round_trip):
         assert not secrets & lines, f"{topic}: {sorted(secrets & lines)[:5]}"
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_nbgrader_gives_full_marks_zero_and_partial_credit(round_trip):
     course_dir, _ = round_trip
     with open(course_dir / "grades.csv", newline="", encoding="utf-8") as f:
@@ -215,6 +218,7 @@ def test_nbgrader_gives_full_marks_zero_and_partial_credit(round_trip):
         assert 0 < mutant[topic][0] < COURSE.topic(topic).points, (topic, mutant[topic])
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_every_route_gives_the_same_points_per_topic(round_trip, tmp_path):
     """.py, .ipynb, nbgrader and the Gradescope bundle agree, case by case and topic by topic."""
     from autograder.gradescope import build_bundle
@@ -260,6 +264,7 @@ def _hidden_check_lines() -> set[str]:
     return lines
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_feedback_never_shows_hidden_check_code(round_trip):
     course_dir, _ = round_trip
     secrets = _hidden_check_lines()

@@ -10,8 +10,10 @@ import pytest
 
 from autograder import course as course_mod
 from autograder.batch import discover, materialize
-from autograder.grading import grade_submission, read_submission
+from autograder import intake
+from autograder.grading import grade_submission
 from autograder.notebooks import ANSWER_TAG, NotebookError, cells_to_module, choose, notebook_to_module
+from autograder.quiet import QUIET_TENSORFLOW
 from autograder.stubs import make_stub
 
 COURSE = course_mod.load()
@@ -81,16 +83,17 @@ def test_choose_grades_the_py_unless_it_is_the_untouched_stub():
     assert kind == "py" and "backprop.ipynb next to it was not graded" in note
 
 
-def test_read_submission_reports_bad_notebooks_per_topic(tmp_path):
+def test_the_intake_reports_bad_notebooks_per_topic_once(tmp_path):
     (tmp_path / "neurons.ipynb").write_text("{oops", encoding="utf-8")
     (tmp_path / "backprop.ipynb").write_text(_notebook(SOLUTION), encoding="utf-8")
-    notes = []
-    files, problems = read_submission(tmp_path, ["neurons", "backprop", "gradient_descent"], notes=notes)
-    assert set(files) == {"backprop.py"} and files["backprop.py"].count("\ndef ") >= 2
-    assert "neurons.ipynb is not a valid notebook" in problems["neurons"]
-    assert "gradient_descent" not in problems and notes == []
+    sub = intake.read(tmp_path, ["neurons", "backprop", "gradient_descent"])
+    assert set(sub.files) == {"backprop.py"} and sub.files["backprop.py"].count("\ndef ") >= 2
+    assert "neurons.ipynb is not a valid notebook" in sub.unusable["neurons"]
+    assert "gradient_descent" not in sub.unusable
+    assert len(sub.notes) == 1 and sub.notes[0].startswith("neurons: neurons.ipynb is not a valid notebook")
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_folder_holding_only_a_notebook_is_graded(tmp_path):
     """The new user's case: not 0 "not submitted"; full marks for the reference in a notebook."""
     (tmp_path / "backprop.ipynb").write_text(_notebook(SOLUTION, "model = fit(X)\n%time backward(1)"), encoding="utf-8")
@@ -104,12 +107,15 @@ def test_a_folder_holding_only_a_notebook_is_graded(tmp_path):
     assert result.to_dict()["notes"] == result.notes
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_invalid_notebook_is_that_topics_outcome_not_a_crash(tmp_path):
+    """Named once, in the notes (shown above the table, in the gradebook's error column), not once per check."""
     (tmp_path / "backprop.ipynb").write_text("{oops", encoding="utf-8")
     result = grade_submission(tmp_path, course=COURSE, topics=["backprop"])
-    assert result.total == 0 and result.error is None
-    assert any("backprop.ipynb is not a valid notebook" in c.feedback for c in result.checks)
-    assert {c.status for c in result.checks} != {"not_attempted"}
+    assert result.total == 0 and result.error is None and result.checks
+    assert [n for n in result.notes if "backprop.ipynb is not a valid notebook" in n] == result.notes and len(result.notes) == 1
+    assert {c.status for c in result.checks} == {"not_submitted"}
+    assert not any("not a valid notebook" in c.feedback for c in result.checks)
 
 
 def test_batch_materializes_notebooks_from_folders_zips_and_nbgrader(tmp_path):
@@ -147,6 +153,7 @@ def _public_hint(topic: str, check: str) -> str:
     return ast.literal_eval(deco.args[0])
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_a_student_fills_one_function_of_a_released_notebook_and_checks_it(tmp_path):
     """Headless, as a new user: the release's notebook, one function written (with a mistake), run all.
 
@@ -168,7 +175,7 @@ def test_a_student_fills_one_function_of_a_released_notebook_and_checks_it(tmp_p
     nb.cells[target].source = "def count_parameters(layer_sizes):\n    return sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))\n"
     nb.cells.append(nbf.new_code_cell("from autograder import check\ncheck('no_such_topic')"))
     env = {"PYTHONPATH": str(release), "HOME": str(tmp_path), "IPYTHONDIR": str(tmp_path / "ipython"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), **QUIET_TENSORFLOW}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:

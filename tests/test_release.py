@@ -10,6 +10,7 @@ import pytest
 
 from autograder import course as course_mod
 from autograder.release import ReleaseError, build_release, find_leaks, secret_lines
+from autograder.quiet import QUIET_TENSORFLOW
 from autograder.stubs import make_stub, solution_lines, student_stub
 
 COURSE = course_mod.load()
@@ -94,7 +95,7 @@ def _student_env(release: Path, home: Path) -> dict:
     """A new user's shell: the venv's Python, the release on the path, no course variables, empty home."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TMPDIR")}
     env.update(HOME=str(home), PYTHONPATH=str(release), COLUMNS="160", PYTHONDONTWRITEBYTECODE="1",
-               TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0", KERAS_HOME=str(home / ".keras"))
+               KERAS_HOME=str(home / ".keras"), **QUIET_TENSORFLOW)
     return env
 
 
@@ -106,6 +107,7 @@ def _topic_with_public_checks(release: Path) -> str:
     pytest.skip("no topic has public checks yet")
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_new_user_self_checks_from_the_release_alone(release, tmp_path):
     """As the README says: from the release folder, `python -m autograder check TOPIC` on the blank exercises."""
     topic = _topic_with_public_checks(release)

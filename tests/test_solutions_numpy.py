@@ -108,6 +108,7 @@ def test_count_parameters_of_the_video_network():
     assert _load("neurons").count_parameters([784, 16, 16, 10]) == 13002
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_count_parameters_matches_keras():
     import keras
 
@@ -144,6 +145,7 @@ def test_init_params_reproducible_with_seed():
     assert not np.allclose(a[0][0], c[0][0])
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_mlp_forward_matches_keras_sequential():
     import keras
 
@@ -211,6 +213,7 @@ def test_sigmoid_derivative_at_plus_minus_1000_is_zero_without_warnings():
     np.testing.assert_array_equal(d, [0.0, 0.0])
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_relu_matches_keras():
     import keras
 
@@ -279,6 +282,7 @@ def test_softmax_of_z_and_zero_is_sigmoid_of_z():
     np.testing.assert_allclose(activations.sigmoid(z), special.expit(z), rtol=1e-12)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_sigmoid_keras_matches_keras_activation():
     import keras
 
@@ -288,6 +292,7 @@ def test_sigmoid_keras_matches_keras_activation():
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_softmax_keras_matches_keras_activation(axis):
     import keras
@@ -298,6 +303,7 @@ def test_softmax_keras_matches_keras_activation(axis):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_sigmoid_keras_gradient_finite_at_plus_minus_1000():
     import tensorflow as tf
 
@@ -311,6 +317,7 @@ def test_sigmoid_keras_gradient_finite_at_plus_minus_1000():
     np.testing.assert_allclose(grad, s * (1 - s), atol=1e-6)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_softmax_keras_gradient_finite_at_plus_minus_1000():
     import tensorflow as tf
 
@@ -327,6 +334,7 @@ def test_softmax_keras_gradient_finite_at_plus_minus_1000():
     np.testing.assert_allclose(grad, tape.gradient(y_ref, x).numpy(), atol=1e-6)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @pytest.mark.parametrize("name, oracle", [("sigmoid_keras", special.expit), ("softmax_keras", special.softmax)])
 def test_keras_activation_inside_a_dense_layer(name, oracle):
     import keras
@@ -352,6 +360,7 @@ def _keras_loss(name: str, y_true, y_pred) -> np.ndarray:
     return keras.ops.convert_to_numpy(getattr(keras.losses, name)(y_true, y_pred)).astype(float)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @pytest.mark.parametrize("name", ["mean_squared_error", "mean_absolute_error"])
 def test_regression_losses_match_keras_per_example(name):
     rng = np.random.default_rng(0)
@@ -368,6 +377,7 @@ def test_l1_is_absolute_and_l2_is_squared():
     np.testing.assert_allclose(losses.mean_squared_error(y_true, y_pred), [5.0])
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_binary_crossentropy_matches_keras_per_example():
     rng = np.random.default_rng(1)
     y_true = rng.integers(0, 2, size=(8, 3)).astype(float)
@@ -377,6 +387,7 @@ def test_binary_crossentropy_matches_keras_per_example():
     np.testing.assert_allclose(got, _keras_loss("binary_crossentropy", y_true, y_pred), rtol=1e-5)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_categorical_crossentropy_matches_keras_per_example():
     rng = np.random.default_rng(2)
     y_true, y_pred = _one_hot(rng.integers(0, 4, size=7), 4), _probabilities(rng, (7, 4))
@@ -385,6 +396,7 @@ def test_categorical_crossentropy_matches_keras_per_example():
     np.testing.assert_allclose(got, _keras_loss("categorical_crossentropy", y_true, y_pred), rtol=1e-5)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_sparse_categorical_crossentropy_matches_keras_per_example():
     rng = np.random.default_rng(3)
     labels, y_pred = rng.integers(0, 5, size=9), _probabilities(rng, (9, 5))
@@ -393,6 +405,7 @@ def test_sparse_categorical_crossentropy_matches_keras_per_example():
     np.testing.assert_allclose(got, _keras_loss("sparse_categorical_crossentropy", labels, y_pred), rtol=1e-5)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_binary_crossentropy_at_probabilities_0_and_1_without_warnings():
     y_true = np.array([[1.0], [0.0], [1.0], [0.0]])
     y_pred = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -449,6 +462,7 @@ def test_losses_do_not_mutate_inputs():
     np.testing.assert_array_equal(y_pred, [[0.0, 1.0]])
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_cost_is_the_mean_as_keras_reduces_it():
     import keras
 
@@ -461,6 +475,7 @@ def test_cost_is_the_mean_as_keras_reduces_it():
     assert got == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_categorical_crossentropy_keras_matches_keras():
     import keras
 
@@ -474,6 +489,7 @@ def test_categorical_crossentropy_keras_matches_keras():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(expected), rtol=1e-6)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_categorical_crossentropy_keras_in_compile_and_fit():
     import keras
 
@@ -544,6 +560,7 @@ def test_sgd_update_values_and_no_mutation():
     assert new is not params
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_momentum_update_matches_keras_sgd_over_several_steps():
     import keras
 
@@ -689,6 +706,7 @@ def _tf_cost_and_grads(X, y, params):
     return float(cost.numpy()), {k: g.numpy() for k, g in grads.items()}, tf.nn.softmax(logits).numpy()
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_forward_matches_tensorflow():
     X, y, params = _net()
     p, _ = _load("backprop").forward(X, params)
@@ -697,6 +715,7 @@ def test_forward_matches_tensorflow():
     np.testing.assert_allclose(p, p_tf, rtol=1e-12)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_backward_matches_tensorflow_gradient_tape():
     backprop = _load("backprop")
     X, y, params = _net(seed=1)
@@ -741,6 +760,7 @@ def test_backward_uses_the_mean_over_the_batch():
         np.testing.assert_allclose(grads2[name], grads[name], rtol=1e-12, err_msg=name)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_train_step_returns_cost_before_the_step_and_a_gradient_step():
     backprop = _load("backprop")
     X, y, params = _net(seed=4)

@@ -222,6 +222,7 @@ def _penalty(days: int) -> float:
     return min(30.0, 10.0 * days)
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_gradebook_raw_overrides_penalty_final(term_class, graded):
     _, _, sources, wrong = term_class
     out, _ = graded
@@ -249,6 +250,7 @@ def _read_csv(path: Path) -> list[list[str]]:
         return list(csv.reader(f))
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_canvas_and_moodle_files(term_class, graded):
     base, _, _, _ = term_class
     out, _ = graded
@@ -268,6 +270,7 @@ def test_canvas_and_moodle_files(term_class, graded):
     assert {r[0]: float(r[3]) for r in moodle[1:]} == {s.student_id: pytest.approx(float(finals.get(s.student_id, 0.0))) for s in roster.students}
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_roster_gaps_in_summary_and_report(graded):
     out, stdout = graded
     unmatched = re.search(r"Submissions matching no roster student \(1\): (\S+)", stdout)
@@ -278,6 +281,7 @@ def test_roster_gaps_in_summary_and_report(graded):
     assert "Roster students without a submission (2): Nobody Home (S900), =Evil Formula (S901)" in page
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_feedback_shows_raw_override_penalty_final(term_class, graded):
     _, export, _, wrong = term_class
     out, _ = graded
@@ -294,6 +298,7 @@ def test_feedback_shows_raw_override_penalty_final(term_class, graded):
     assert "Your grade" not in on_time  # nothing changed the raw score: the feedback is the grader's
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_overrides_are_audited_once_and_kept_across_regrades(term_class, graded, tmp_path):
     base, _, _, wrong = term_class
     out, _ = graded
@@ -313,6 +318,7 @@ def test_overrides_are_audited_once_and_kept_across_regrades(term_class, graded,
     assert len((out / "audit.jsonl").read_text().splitlines()) == 1
 
 
+@pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 def test_similarity_ranks_every_copy_above_every_honest_pair(graded):
     out, _ = graded
     rows = _read_csv(out / "similarity.csv")
@@ -501,6 +507,6 @@ def test_finish_survives_a_class_with_nothing_to_compare(tmp_path):
     report = finish(SimpleNamespace(entries=entries, results=results, out=out, topics=["neurons"]), course, inputs)
     assert _read_csv(out / "similarity.csv") == [["topic", "a", "b", "score"]]
     assert "No two submissions share code" in (out / "similarity.html").read_text()
-    assert report.unmatched == ["broken", "deep", "notes.txt"] and [s.student_id for s in report.missing] == ["2"]
+    assert report.unmatched == ["broken", "deep"] and [s.student_id for s in report.missing] == ["2"]
     assert any("extension of nobody" in n for n in report.notes)
     assert all((out / "submissions" / e.slug / "feedback.html").is_file() for e in entries)

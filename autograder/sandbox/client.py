@@ -27,6 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from autograder.errors import AutograderError
+from autograder.quiet import QUIET_TENSORFLOW
 from autograder.results import crash_feedback
 from autograder.sandbox import limits, wire
 
@@ -240,12 +242,7 @@ def sandbox_environment(config: SandboxConfig, scratch: str, token: str) -> dict
         "MPLCONFIGDIR": os.path.join(scratch, ".matplotlib"),
         "MPLBACKEND": "Agg",
         "KERAS_BACKEND": "tensorflow",
-        "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's own log lines (E0000 ... node_def_util.cc) are no student output
-        "TF_CPP_MAX_VLOG_LEVEL": "-1",
-        "ABSL_MIN_LOG_LEVEL": "3",
-        "GRPC_VERBOSITY": "NONE",
-        "AUTOGRAPH_VERBOSITY": "0",
-        "TF_ENABLE_ONEDNN_OPTS": "0",
+        **QUIET_TENSORFLOW,  # TensorFlow's own log lines (E0000 ... node_def_util.cc) are no student output
         "TF_DETERMINISTIC_OPS": "1",
         "CUDA_VISIBLE_DEVICES": "",
         "OMP_NUM_THREADS": threads,
@@ -281,7 +278,7 @@ def _worker_uid(config: SandboxConfig, holder) -> int:
     return holder.uid_lease.uid
 
 
-class ZygoteError(RuntimeError):
+class ZygoteError(AutograderError, RuntimeError):
     """The fork server did not answer (it is restarted on the next fork)."""
 
 
@@ -823,7 +820,7 @@ def _holds_handles(value) -> bool:
     return False
 
 
-class SandboxStartError(RuntimeError):
+class SandboxStartError(AutograderError, RuntimeError):
     """The worker process could not be started at all (grading cannot go on)."""
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from autograder.errors import AutograderError
+
 MAGIC = b"AGW1"
 MAX_FRAME_BYTES = 256 * 2**20
 MAX_DEPTH = 64
@@ -37,7 +39,7 @@ _ALLOWED_KINDS = "biufc"  # bool, int, uint, float, complex
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
-class WireError(ValueError):
+class WireError(AutograderError, ValueError):
     """A frame that is malformed, too large or holds a value the format does not carry."""
 
 

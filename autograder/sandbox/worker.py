@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.quiet import QUIET_TENSORFLOW
 from autograder.sandbox import limits as own_limits  # imported once in the fork server, not per worker
 from autograder.sandbox import wire
 
@@ -361,8 +362,7 @@ def apply_limits(spec: str, dedicated_user: bool) -> None:
 
 
 # TensorFlow's and absl's own log lines are the grader's business, never the student's output.
-QUIET_LOGS = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_CPP_MAX_VLOG_LEVEL": "-1", "ABSL_MIN_LOG_LEVEL": "3",
-              "GRPC_VERBOSITY": "NONE", "GLOG_minloglevel": "3", "AUTOGRAPH_VERBOSITY": "0"}
+QUIET_LOGS = QUIET_TENSORFLOW
 
 
 def quiet_libraries() -> None:

@@ -19,7 +19,6 @@ and the sections the class report gains.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -228,16 +227,14 @@ def finish(summary: Any, course: Any, inputs: TermInputs | None = None, *, faile
 
 
 def _write(path: Path, text: str) -> Path:
-    from autograder.batch import _atomic_write
+    from autograder.atomic import atomic_write
 
-    _atomic_write(path, text)
-    return path
+    return atomic_write(path, text)
 
 
 def _similarity(summary: Any, course: Any, report: TermReport) -> None:
     """Fingerprint every submission's modules (read again from the class folder) and compare them."""
-    from autograder.batch import materialize
-    from autograder.grading import read_submission
+    from autograder import intake
     from autograder.stubs import make_stub
 
     stubs = {}
@@ -249,29 +246,24 @@ def _similarity(summary: Any, course: Any, report: TermReport) -> None:
             stubs[topic] = ""
             report.notes.append(f"similarity: no stub for {topic} ({exc}); whole modules compared")
     prints: dict[str, dict[str, Any]] = {t: {} for t in summary.topics}
-    with tempfile.TemporaryDirectory(prefix="autograder-similarity-") as tmp:
-        for i, entry in enumerate(summary.entries):
-            if entry.kind == "unsupported":
+    for i, entry in enumerate(summary.entries):
+        if entry.kind == "unsupported":
+            continue
+        try:  # the graded code (a notebook's definitions), read as grading reads it
+            graded = intake.read(entry, list(summary.topics), locate=course.topic_names).files
+        except Exception:  # noqa: BLE001 - unreadable entries were reported by grading; nothing to compare
+            continue
+        for topic in summary.topics:
+            text = graded.get(f"{topic}.py")
+            if text is None:
                 continue
             try:
-                folder = materialize(entry, Path(tmp) / str(i), summary.topics)
-            except Exception:  # noqa: BLE001 - unreadable entries were reported by grading; nothing to compare
+                fp = fingerprint(text, stubs[topic])
+            except Exception as exc:  # noqa: BLE001 - a module that defeats the tokenizer is noted, not fatal
+                report.notes.append(f"similarity: {entry.name}/{topic}.py skipped ({type(exc).__name__})")
                 continue
-            try:  # the graded code: a notebook's definitions, as grading reads them
-                graded, _ = read_submission(folder, list(summary.topics))
-            except Exception:  # noqa: BLE001 - unreadable entries were reported by grading
-                continue
-            for topic in summary.topics:
-                text = graded.get(f"{topic}.py")
-                if text is None:
-                    continue
-                try:
-                    fp = fingerprint(text, stubs[topic])
-                except Exception as exc:  # noqa: BLE001 - a module that defeats the tokenizer is noted, not fatal
-                    report.notes.append(f"similarity: {entry.name}/{topic}.py skipped ({type(exc).__name__})")
-                    continue
-                if fp.hashes:
-                    prints[topic][entry.name] = fp
-                    report.sources[(topic, entry.name)] = text
+            if fp.hashes:
+                prints[topic][entry.name] = fp
+                report.sources[(topic, entry.name)] = text
     report.pairs = {topic: compare_all(topic, fps) for topic, fps in prints.items()}
     report.fingerprints = prints

@@ -30,13 +30,15 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Iterable
 
+from autograder.errors import AutograderError
+
 __all__ = ["RosterError", "Student", "Roster", "EntryInfo", "describe", "gradescope_metadata", "read_csv", "parse_time"]
 
 ROSTER_COLUMNS = ("submission", "student_id", "name", "email")
 MAX_TABLE_BYTES = 20 * 2**20  # a roster, extensions or overrides file larger than this is refused
 
 
-class RosterError(ValueError):
+class RosterError(AutograderError, ValueError):
     """A roster, extensions or overrides file is malformed; the message names the file and row."""
 
 
@@ -241,9 +243,9 @@ def _file_time(entry: Any, modules: Iterable[str]) -> datetime | None:
     source = Path(entry.source)
     try:
         if entry.kind == "folder":
-            from autograder.batch import _walk_modules
+            from autograder.intake import _walk_modules, module_files
 
-            found = _walk_modules(source, {f"{m}.{kind}" for m in modules for kind in ("py", "ipynb")})
+            found = _walk_modules(source, module_files(modules))
             stamps = [os.stat(source.joinpath(*rel.parts), follow_symlinks=False).st_mtime for rel in found]
         else:
             stamps = [source.stat().st_mtime]
