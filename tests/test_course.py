@@ -197,8 +197,8 @@ def test_second_course_grade(second, tmp_path):
     # the same from anywhere with --course; the Keras course's topics are unknown there
     _cli(tmp_path, "grade", "--course", str(second), str(second / "solutions"), "--json", str(tmp_path / "again.json"))
     assert json.loads((tmp_path / "again.json").read_text(encoding="utf-8"))["score"] == 5
-    assert "unknown topic" in _cli(second, "grade", "solutions", "--topic", "neurons", code=1)
-    assert "no course.toml there" in _cli(tmp_path, "grade", "--course", str(tmp_path), str(second / "solutions"), code=1)
+    assert "unknown topic" in _cli(second, "grade", "solutions", "--topic", "neurons", code=5)
+    assert "no course.toml there" in _cli(tmp_path, "grade", "--course", str(tmp_path), str(second / "solutions"), code=5)
 
 
 def test_second_course_grade_all(second, tmp_path):
