@@ -109,6 +109,7 @@ def second(tmp_path_factory) -> Path:
     (root / "solutions" / "center.py").write_text(CENTER_SOLUTION, encoding="utf-8")
     (root / "checks" / "public" / "test_center.py").write_text(CENTER_PUBLIC, encoding="utf-8")
     (root / "checks" / "hidden" / "test_center.py").write_text(CENTER_HIDDEN, encoding="utf-8")
+    _cli(root, "stubs")  # exercises/ for the new topic too, so each test below stands alone
     return root
 
 
