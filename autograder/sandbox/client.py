@@ -395,11 +395,7 @@ class Zygote:
     def close(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            proc.wait()
+            end_group(proc)
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -633,15 +629,7 @@ class Sandbox:
         if isinstance(proc, _ZygoteChild):
             proc.kill_tree()
         elif proc is not None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                proc.kill()
-            except ProcessLookupError:
-                pass
-            proc.wait()
+            end_group(proc)
         for fd in (self._fd_w, self._fd_r):
             if fd >= 0:
                 try:
@@ -822,6 +810,17 @@ def _holds_handles(value) -> bool:
 
 class SandboxStartError(AutograderError, RuntimeError):
     """The worker process could not be started at all (grading cannot go on)."""
+
+
+def end_group(proc: subprocess.Popen) -> None:
+    """SIGKILL a process started with its own session (``start_new_session``), every process of its
+    group, and reap it."""
+    for kill in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
+        try:
+            kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+    proc.wait()
 
 
 def sweep(token: str) -> int:

@@ -22,7 +22,6 @@ import math
 import os
 import select
 import shutil
-import signal
 import struct
 import subprocess
 import tempfile
@@ -514,13 +513,9 @@ class Judge:
     def close(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            proc.wait()
-            from autograder.sandbox.client import sweep
+            from autograder.sandbox.client import end_group, sweep
 
+            end_group(proc)
             sweep(self.token)  # anything of the judge's that outlived its process group
         for fd in (self._fd_w, self._fd_r):
             if fd >= 0:

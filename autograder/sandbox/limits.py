@@ -218,21 +218,29 @@ class WorkerCgroup:
 
     def remove(self) -> None:
         """Kill whatever is left in the cgroup and remove it."""
-        for _ in range(50):
-            pids = self.pids()
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            time.sleep(0.01)
+        kill_until_gone(self.pids, tries=50, pause=0.01)
         for folder in self.folders.values():
             _rmdir(folder)
 
     def exists(self) -> bool:
         return any(f.exists() for f in self.folders.values())
+
+
+def kill_until_gone(list_pids, *, tries: int, pause: float, after=None) -> None:
+    """SIGKILL every process ``list_pids()`` names, again and again (a fork bomb keeps making more),
+    until it names none or ``tries`` rounds are spent; ``after()`` runs after each round (a reaper)."""
+    for _ in range(tries):
+        pids = list_pids()
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(pause)
+        if after is not None:
+            after()
 
 
 def _write(path: Path, value) -> None:

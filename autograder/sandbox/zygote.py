@@ -105,17 +105,9 @@ class Zygote:
         return sorted(below)
 
     def reset(self) -> dict:
-        for _ in range(5):
-            pids = self.descendants()
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            time.sleep(0.02)
-            self.reap()
+        from autograder.sandbox.limits import kill_until_gone
+
+        kill_until_gone(self.descendants, tries=5, pause=0.02, after=self.reap)
         self.reap()
         for scratch in self.scratches:
             shutil.rmtree(scratch, ignore_errors=True)
