@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.quiet import quiet_env
 from autograder.sandbox import limits
 
 pytestmark = pytest.mark.slow
