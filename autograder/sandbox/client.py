@@ -630,12 +630,7 @@ class Sandbox:
             proc.kill_tree()
         elif proc is not None:
             end_group(proc)
-        for fd in (self._fd_w, self._fd_r):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_pipes(self._fd_w, self._fd_r)
         self._fd_w = self._fd_r = -1
         if proc is not None and not isinstance(proc, _ZygoteChild):
             sweep(self.token)
@@ -810,6 +805,16 @@ def _holds_handles(value) -> bool:
 
 class SandboxStartError(AutograderError, RuntimeError):
     """The worker process could not be started at all (grading cannot go on)."""
+
+
+def close_pipes(*fds: int) -> None:
+    """Close the grader's ends of a process's pipes (``-1`` for an end that is not open)."""
+    for fd in fds:
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def end_group(proc: subprocess.Popen) -> None:

@@ -511,18 +511,13 @@ class Judge:
         return self
 
     def close(self) -> None:
+        from autograder.sandbox.client import close_pipes, end_group, sweep
+
         proc, self.proc = self.proc, None
         if proc is not None:
-            from autograder.sandbox.client import end_group, sweep
-
             end_group(proc)
             sweep(self.token)  # anything of the judge's that outlived its process group
-        for fd in (self._fd_w, self._fd_r):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_pipes(self._fd_w, self._fd_r)
         self._fd_w = self._fd_r = -1
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
