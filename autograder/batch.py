@@ -251,9 +251,13 @@ class _Job:
         self.judge.close()
 
     def kill_all(self) -> None:
-        """Last resort (the run is being killed): end the fork server, every worker and the judge at once."""
+        """Last resort (the run is being killed): end the fork server, every worker and the judge at once,
+        and remove the worker cgroup of the submission in flight (its ``close`` never comes)."""
+        from autograder.sandbox import limits
+
         self.zygote.close()
         self.judge.close()
+        limits.remove_all()
 
 
 _JOB: _Job | None = None

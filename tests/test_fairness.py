@@ -146,6 +146,28 @@ def test_cgroups_of_a_grader_killed_without_cleaning_up_are_removed_by_the_next(
         stale.remove()
 
 
+@needs_cgroups
+def test_a_grading_process_being_killed_removes_the_worker_cgroups_it_still_holds():
+    """The last resort of a job process killed mid-grade (``_Job.kill_all``): no ``close`` comes for the
+    submission in flight, so every cgroup it still holds goes, with what runs in it."""
+    import subprocess
+    import sys
+
+    done = limits.WorkerCgroup(limits.cgroup_name("done-1"), 8, 64 << 20)
+    done.remove()  # removed the ordinary way: not held any more
+    held = [limits.WorkerCgroup(limits.cgroup_name(f"held-{i}"), 8, 64 << 20) for i in (1, 2)]
+    parked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        held[0].place(parked.pid)
+        assert limits.remove_all() == 2
+        assert not any(c.exists() for c in held) and parked.wait(timeout=10) == -signal.SIGKILL
+        assert limits.remove_all() == 0
+    finally:
+        parked.kill()
+        for c in held:
+            c.remove()
+
+
 @pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_cgroups
 def test_a_worker_that_uses_up_its_process_quota_leaves_others_theirs():

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -186,10 +187,55 @@ def _leftover_cgroups() -> list[Path]:
     return [p for parent in support.parents.values() for p in parent.glob("autograder-*")] if support.version else []
 
 
+def _owner(cgroup: Path) -> int | None:
+    """The pid of the grader that made a worker cgroup (``autograder-<pid>-p<ns>-...``)."""
+    owner = cgroup.name[len(limits.PREFIX):].partition("-")[0]
+    return int(owner) if owner.isdigit() else None
+
+
+class _OurGraders:
+    """The pids of every process our ``grade-all`` runs start (their job processes make the worker
+    cgroups), sampled while they run, and the worker cgroups seen meanwhile. Other graders may share
+    the machine (and its cgroup folders): their cgroups, made and removed on their own schedule, are
+    not ours to judge; every cgroup one of *our* graders made must be gone when it has finished."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.pids: set[int] = set()
+        self.seen: set[Path] = set()
+        self._me = psutil.Process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                self.pids |= {p.pid for p in self._me.children(recursive=True)}
+            except psutil.Error:
+                pass
+            self.seen |= set(_leftover_cgroups())
+            self._stop.wait(0.05)
+
+    def start(self) -> "_OurGraders":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def ours(self, cgroups) -> set[Path]:
+        return {c for c in cgroups if _owner(c) in self.pids}
+
+
 def test_two_batches_at_once_with_a_hostile_neighbour_grade_like_a_quiet_run(tmp_path):
     course = _course(tmp_path)
     quiet_a, quiet_b = _class(tmp_path / "quiet_a", hostile=False), _class(tmp_path / "quiet_b", hostile=False)
-    shm_before, sysv_before, cgroups_before = set(os.listdir("/dev/shm")), _sysv(), set(_leftover_cgroups())
+    shm_before, sysv_before = set(os.listdir("/dev/shm")), _sysv()
+    graders = _OurGraders().start()
 
     # the quiet run: one class at a time, nothing else of ours on the machine
     _finish(_start(quiet_a, tmp_path / "quiet_out", course))
@@ -203,6 +249,7 @@ def test_two_batches_at_once_with_a_hostile_neighbour_grade_like_a_quiet_run(tmp
     runs = [_start(loud_a, tmp_path / "out_a", course), _start(quiet_b, tmp_path / "out_b", course)]
     for run in runs:
         _finish(run)
+    graders.stop()
     got_a, got_b = _checks(tmp_path / "out_a"), _checks(tmp_path / "out_b")
     for name, checks in expected.items():
         assert got_a[name] == checks, f"{name}, graded beside the hostile submission, differs from the quiet run"
@@ -222,4 +269,7 @@ def test_two_batches_at_once_with_a_hostile_neighbour_grade_like_a_quiet_run(tmp
 
     assert not _orphans(shm_before), "something was left in /dev/shm"
     assert _sysv() <= sysv_before, "a SysV IPC object was left behind"
-    assert set(_leftover_cgroups()) <= cgroups_before, "a worker cgroup (and so a parked process) was left behind"
+    if limits.cgroup_support().version:
+        assert graders.ours(graders.seen), "no worker cgroup of our graders was seen while they ran: the check below would be blind"
+        left = graders.ours(_leftover_cgroups())
+        assert not left, f"a worker cgroup (and so a parked process) was left behind: {sorted(map(str, left))}"

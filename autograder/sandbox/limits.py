@@ -155,6 +155,18 @@ def sweep_stale() -> int:
     return removed
 
 
+_LIVE: set["WorkerCgroup"] = set()  # this process's worker cgroups not yet removed
+
+
+def remove_all() -> int:
+    """Remove every worker cgroup this process still holds, with whatever runs in them (the last
+    resort of a grading process that is being killed while a worker runs); how many there were."""
+    live = list(_LIVE)
+    for cgroup in live:
+        cgroup.remove()
+    return len(live)
+
+
 class WorkerCgroup:
     """One cgroup (one folder per v1 controller) for one worker, with its process and memory limits."""
 
@@ -188,6 +200,7 @@ class WorkerCgroup:
             for folder in made:
                 _rmdir(folder)
             raise
+        _LIVE.add(self)
 
     def place(self, pid: int) -> None:
         """Move a process (all its threads) into this cgroup."""
@@ -221,6 +234,7 @@ class WorkerCgroup:
         kill_until_gone(self.pids, tries=50, pause=0.01)
         for folder in self.folders.values():
             _rmdir(folder)
+        _LIVE.discard(self)
 
     def exists(self) -> bool:
         return any(f.exists() for f in self.folders.values())
