@@ -79,7 +79,6 @@ class GraderPlugin:
     def pytest_configure(self, config) -> None:
         config.addinivalue_line("markers", "points(n): points the check is worth (default 1)")
         config.addinivalue_line("markers", "hint(text): what to think about when the check fails; the idea, not the answer")
-        config.addinivalue_line("markers", "visibility(v): when students see the result: visible (default), hidden, after_due_date, after_published")
         config.addinivalue_line("markers", "selfcheck: a public check run only in a student's self-check (`autograder check`), never when grading; give it points(0)")
 
     # -- fixtures ------------------------------------------------------------------------------
@@ -163,7 +162,6 @@ class GraderPlugin:
             diagnosis = own_hint = ""
         points = item.get_closest_marker("points")
         hint = item.get_closest_marker("hint")
-        vis = item.get_closest_marker("visibility")
         doc = (item.function.__doc__ or "").strip().splitlines()
         return CheckResult(
             id=f"{topic_of(item.path)}::{item.name}",
@@ -175,7 +173,6 @@ class GraderPlugin:
             hint=own_hint or (hint.args[0] if hint and status not in ("passed", "grader_error") else ""),
             diagnosis=diagnosis,
             duration=report.duration,
-            visibility=vis.args[0] if vis else "visible",
             output=self._output(),
             public=_is_public(item.path),
         )

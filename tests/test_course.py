@@ -21,7 +21,7 @@ import pytest
 
 from autograder import course as course_mod
 from autograder.batch import grader_fingerprint
-from autograder.sandbox.client import Sandbox, SandboxConfig, bwrap_status
+from autograder.sandbox.client import Sandbox, SandboxConfig, Zygote, bwrap_status
 from autograder.scaffold import ScaffoldError, new_course
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,7 +163,7 @@ def test_a_worker_cannot_read_hidden_checks_or_solutions_even_unmasked(second):
     control = course_mod.PACKAGE_DIR / "course.py"
     src = ("def read(paths):\n    out = []\n    for p in paths:\n        try:\n            with open(p, 'rb') as f:\n"
            "                out.append(len(f.read()))\n        except OSError:\n            out.append(-1)\n    return out\n")
-    with Sandbox({"m.py": src}, SandboxConfig(masks=())) as box:
+    with Zygote(SandboxConfig(masks=())) as zygote, Sandbox({"m.py": src}, zygote=zygote) as box:
         assert box.import_module("m").ok
         result = box.request({"op": "call", "target": {"module": "m", "attr": "read"}, "args": [[str(p) for p in [*secret, control]]]})
     assert result.status == "ok", result

@@ -84,6 +84,9 @@ def sleep(s):
 
 def echo(x):
     return x
+
+def uid():
+    return os.getuid()
 '''
 
 
@@ -201,7 +204,7 @@ def test_shared_memory_counts_toward_the_worker_memory_limit():
 @pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @needs_seccomp
 def test_sysv_ipc_and_ptrace_are_refused_by_seccomp():
-    with Sandbox({"m.py": PROBE}) as box:
+    with Zygote(SandboxConfig()) as zygote, Sandbox({"m.py": PROBE}, zygote=zygote) as box:
         assert box.import_module("m").ok
         got = _call(box, "sysv").value
     for name, (rc, err) in got.items():
@@ -231,8 +234,7 @@ def test_without_cgroups_each_fork_server_has_a_uid_of_its_own():
     with Zygote(config) as za, Zygote(config) as zb:
         with Sandbox({"m.py": PROBE}, config, zygote=za) as a, Sandbox({"m.py": PROBE}, config, zygote=zb) as b:
             assert a.import_module("m").ok and b.import_module("m").ok
-            ua = a.request({"op": "ping"}).value["uid"]
-            ub = b.request({"op": "ping"}).value["uid"]
+            ua, ub = _call(a, "uid").value, _call(b, "uid").value
             assert ua != ub and limits.uid_range()[0] <= min(ua, ub) and max(ua, ub) <= limits.uid_range()[1]
             assert a.cgroup is None
             parked = _call(a, "park", 200, timeout=60)
@@ -271,7 +273,7 @@ def test_a_persistent_grader_fault_is_reported_as_such(monkeypatch):
 
     monkeypatch.setattr(Sandbox, "start", broken)
     config = SandboxConfig(start_retries=2, retry_backoff=0.05)
-    with Sandbox({"m.py": PROBE}, config) as box:
+    with Sandbox({"m.py": PROBE}, config, zygote=Zygote(config)) as box:  # never started: start() fails
         result = _call(box, "echo", 1)
     assert result.status == "grader_error" and "fork server is gone" in result.message
     assert len(calls) == 3 and calls[2] - calls[1] >= calls[1] - calls[0]  # bounded, with backoff
@@ -547,7 +549,7 @@ def test_library_log_lines_never_reach_your_code_printed():
     from autograder.plugin import GraderPlugin
 
     src = "import os, sys\ndef noisy(text):\n    print('my own line')\n    os.write(2, text.encode())\n    return 1\n"
-    with Sandbox({"m.py": src}) as box:
+    with Zygote(SandboxConfig()) as zygote, Sandbox({"m.py": src}, zygote=zygote) as box:
         assert box.import_module("m").ok
         call = _call(box, "noisy", TF_LINES)
     assert call.ok and "E0000" in call.stderr  # the worker captured it ...

@@ -19,7 +19,7 @@ import pytest
 
 from autograder import course as course_mod
 from autograder.grading import grade_submission, sandbox_config
-from autograder.sandbox.client import ISSUED_TOKENS, Sandbox, SandboxConfig, bwrap_status
+from autograder.sandbox.client import ISSUED_TOKENS, Sandbox, SandboxConfig, Zygote, bwrap_status
 
 # End to end: grades in the sandbox (or with TensorFlow); run by the full suite, left out by -m "not slow".
 pytestmark = pytest.mark.slow
@@ -164,8 +164,15 @@ def test_nothing_is_written_outside_the_scratch_area(graded):
     assert _by_name(graded["hostile"])["test_scribble"].status == "passed"
 
 
+@pytest.fixture(scope="module")
+def zygote():
+    """One fork server for this module's sandboxes (reset between them, as between submissions)."""
+    with Zygote(SandboxConfig()) as z:
+        yield z
+
+
 @needs_bwrap
-def test_confined_worker_has_no_network_and_drops_root():
+def test_confined_worker_has_no_network_and_drops_root(zygote):
     """A port that really listens on this machine's loopback (reachable from here, so the check can
     fail) is out of the worker's reach: it has a network namespace of its own."""
     import socket
@@ -179,7 +186,7 @@ def test_confined_worker_has_no_network_and_drops_root():
         src = ("import socket, os\ndef probe(port):\n    s = socket.socket()\n    s.settimeout(3)\n    try:\n"
                "        s.connect(('127.0.0.1', port))\n        net = True\n    except OSError:\n        net = False\n"
                "    return net, os.getuid()\n")
-        with Sandbox({"m.py": src}, SandboxConfig()) as box:
+        with Sandbox({"m.py": src}, zygote=zygote) as box:
             assert box.import_module("m").ok
             result = box.request({"op": "call", "target": {"module": "m", "attr": "probe"}, "args": [port]})
     finally:
@@ -190,13 +197,14 @@ def test_confined_worker_has_no_network_and_drops_root():
         assert uid == 65534 if SandboxConfig().uses_cgroups() else uid not in (0, 65534)
 
 
-# Student code can reach the worker's answer pipe (here from the command line; /proc/self/fd or gc
-# would do as well) and the request it runs for (gc finds the dict). Request ids are random nonces.
+# Student code can reach the worker's answer pipe (here through gc, which finds the worker's own
+# objects; /proc/self/fd would do as well) and the request it runs for (gc finds the dict too).
+# Request ids are random nonces.
 FORGER = (
     "import gc, os, struct, sys, threading, time\n"
     "from autograder.sandbox import wire\n"
     "def _fd():\n"
-    "    return int(sys.argv[sys.argv.index('--fd-out') + 1]) if '--fd-out' in sys.argv else 4\n"
+    "    return next(o for o in gc.get_objects() if type(o).__name__ == 'Worker' and hasattr(o, 'fout')).fout.fileno()\n"
     "def _write(request_id, value):\n"
     "    frame = wire.encode({'id': request_id, 'status': 'ok', 'value': value})\n"
     "    os.write(_fd(), struct.pack('>Q', len(frame)) + frame)\n"
@@ -222,8 +230,8 @@ def _call(box, attr, *args):
     return box.request({"op": "call", "target": {"module": "m", "attr": attr}, "args": list(args)})
 
 
-def test_a_frame_for_another_request_crashes_the_worker_as_a_protocol_violation():
-    with Sandbox({"m.py": FORGER}) as box:
+def test_a_frame_for_another_request_crashes_the_worker_as_a_protocol_violation(zygote):
+    with Sandbox({"m.py": FORGER}, zygote=zygote) as box:
         assert box.import_module("m").ok
         guessed = _call(box, "forge_guess")
         after = _call(box, "echo", 7)
@@ -231,8 +239,8 @@ def test_a_frame_for_another_request_crashes_the_worker_as_a_protocol_violation(
     assert after.status == "ok" and after.value == 7  # a fresh worker; nothing forged is ever read as an answer
 
 
-def test_a_frame_while_no_request_is_in_flight_crashes_the_worker():
-    with Sandbox({"m.py": FORGER}) as box:
+def test_a_frame_while_no_request_is_in_flight_crashes_the_worker(zygote):
+    with Sandbox({"m.py": FORGER}, zygote=zygote) as box:
         assert box.import_module("m").ok
         assert _call(box, "forge_later").value == "real"
         time.sleep(1.0)  # the forged frame lands between requests
@@ -242,8 +250,8 @@ def test_a_frame_while_no_request_is_in_flight_crashes_the_worker():
     assert after.status == "ok" and after.value == 2
 
 
-def test_forging_the_answer_to_the_current_request_is_only_the_students_own_answer():
-    with Sandbox({"m.py": FORGER}) as box:
+def test_forging_the_answer_to_the_current_request_is_only_the_students_own_answer(zygote):
+    with Sandbox({"m.py": FORGER}, zygote=zygote) as box:
         assert box.import_module("m").ok
         first = _call(box, "forge_current")
         time.sleep(0.5)
@@ -255,8 +263,8 @@ def test_forging_the_answer_to_the_current_request_is_only_the_students_own_answ
     assert third.status == "ok" and third.value == 8
 
 
-def test_unknown_ops_and_bad_targets_are_errors_not_crashes():
-    with Sandbox({"m.py": "x = 1\n"}) as box:
+def test_unknown_ops_and_bad_targets_are_errors_not_crashes(zygote):
+    with Sandbox({"m.py": "x = 1\n"}, zygote=zygote) as box:
         assert box.request({"op": "nonsense"}).status == "error"
         assert box.request({"op": "call", "target": {"module": "absent", "attr": "f"}}).status == "error"
         assert box.request({"op": "write", "files": {"../evil.py": "x"}}).status == "error"
@@ -286,8 +294,6 @@ LEAKY = (
 
 @needs_bwrap
 def test_workers_forked_for_successive_submissions_share_nothing():
-    from autograder.sandbox.client import Zygote
-
     config = SandboxConfig()
     with Zygote(config) as zygote:
         with Sandbox({"m.py": LEAKY}, config, zygote=zygote) as first:
@@ -303,8 +309,6 @@ def test_workers_forked_for_successive_submissions_share_nothing():
 
 
 def test_a_fork_server_restarts_a_timed_out_worker():
-    from autograder.sandbox.client import Zygote
-
     src = "def spin():\n    while True:\n        pass\ndef one():\n    return 1\n"
     config = SandboxConfig()
     with Zygote(config) as zygote, Sandbox({"m.py": src}, config, zygote=zygote) as box:
@@ -314,7 +318,7 @@ def test_a_fork_server_restarts_a_timed_out_worker():
         assert again.value == 1 and box.starts == 2
 
 
-def test_not_implemented_from_a_library_is_an_error_not_a_stub():
+def test_not_implemented_from_a_library_is_an_error_not_a_stub(zygote):
     src = (
         "import numbers\n"
         "def stub():\n    raise NotImplementedError('TODO')\n"
@@ -322,7 +326,7 @@ def test_not_implemented_from_a_library_is_an_error_not_a_stub():
         "def _helper():\n    raise NotImplementedError('my own unfinished helper')\n"
         "def library():\n    return numbers.Complex.__add__(None, 1)  # the standard library raises it\n"
     )
-    with Sandbox({"m.py": src}) as box:
+    with Sandbox({"m.py": src}, zygote=zygote) as box:
         box.import_module("m")
         call = lambda name: box.request({"op": "call", "target": {"module": "m", "attr": name}})  # noqa: E731
         assert call("stub").status == "not_attempted"
@@ -331,8 +335,6 @@ def test_not_implemented_from_a_library_is_an_error_not_a_stub():
 
 
 def test_exit_is_a_crash_even_when_a_daemon_keeps_the_answer_pipe_open():
-    from autograder.sandbox.client import Zygote
-
     src = (
         "import os, time\n"
         "def daemon_then_exit():\n"
@@ -352,14 +354,14 @@ def test_exit_is_a_crash_even_when_a_daemon_keeps_the_answer_pipe_open():
 # -- handles: objects that stay in the sandbox -----------------------------------------------------
 
 
-def _student(src: str, module: str = "m"):
+def _student(zygote, src: str, module: str = "m"):
     from autograder.sandbox.proxy import Session, Student
 
-    box = Sandbox({f"{module}.py": src})
+    box = Sandbox({f"{module}.py": src}, zygote=zygote)
     return box, Student(Session(box, {module}), module, call_budget=60)
 
 
-def test_remote_objects_answer_methods_and_attributes_with_data():
+def test_remote_objects_answer_methods_and_attributes_with_data(zygote):
     src = (
         "class Layer:\n"
         "    def __init__(self, units):\n        self.units = units\n"
@@ -372,7 +374,7 @@ def test_remote_objects_answer_methods_and_attributes_with_data():
         "def build():\n    return Model()\n"
         "def numbers():\n    return (i * i for i in range(4))\n"
     )
-    box, student = _student(src)
+    box, student = _student(zygote, src)
     with box:
         model = student.build()
         assert model.isa(".Model") and model.name == "tiny" and model.count_params() == 7
@@ -382,9 +384,9 @@ def test_remote_objects_answer_methods_and_attributes_with_data():
         assert student.numbers().collect() == [0, 1, 4, 9]
 
 
-def test_a_keras_model_stays_in_the_sandbox_behind_a_handle():
+def test_a_keras_model_stays_in_the_sandbox_behind_a_handle(zygote):
     src = "import keras\ndef build():\n    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
-    box, student = _student(src)
+    box, student = _student(zygote, src)
     with box:
         model = student.build()
         assert model.isa(".Sequential") and model.count_params() == 15

@@ -68,9 +68,8 @@ class SandboxConfig:
     output_limit: int = DEFAULT_OUTPUT_LIMIT
     file_size_mb: int = 64
     max_processes: int = 128
-    confine: str = "auto"  # auto | bwrap | none
     masks: tuple[Path, ...] = ()  # paths the worker must not see (solutions, hidden checks, output)
-    preload: tuple[str, ...] = ()  # modules imported at start (e.g. "keras" for a warm worker)
+    preload: tuple[str, ...] = ()  # modules the fork server imports once (e.g. "keras" for warm workers)
     threads: int = 1
     cgroups: bool = True  # a cgroup per worker where the machine allows it (see sandbox.limits)
     start_retries: int = 3  # a worker that fails to start (a grader fault) is tried this often
@@ -210,9 +209,7 @@ def _unconfined_drop_possible() -> bool:
 def missing_protections(config: SandboxConfig) -> list[str]:
     """The protections this machine cannot give, in words (empty when everything is in place)."""
     missing = []
-    if config.confine == "none":
-        missing.append("file-system, network and process confinement (turned off)")
-    elif bwrap_status()[0] is None:
+    if bwrap_status()[0] is None:
         missing.append(f"file-system, network and process confinement ({bwrap_status()[1]})")
     if not _is_root():
         missing.append("a separate user for student code (the grader is not root, so the worker runs as the same user)")
@@ -438,25 +435,24 @@ class _ZygoteChild:
 
 
 class Sandbox:
-    """A worker process for one submission. Use as a context manager or call :meth:`close`."""
+    """A worker process for one submission, forked from ``zygote``. Use as a context manager or call
+    :meth:`close` (which resets the fork server; it stays open for the next submission)."""
 
-    def __init__(self, files: dict[str, str], config: SandboxConfig | None = None, *, zygote: Zygote | None = None) -> None:
+    def __init__(self, files: dict[str, str], config: SandboxConfig | None = None, *, zygote: Zygote) -> None:
         self.files = dict(files)
-        self.config = config or SandboxConfig()
-        self.zygote = zygote  # fork workers from it instead of starting Python afresh
-        self.proc: subprocess.Popen | None = None
+        self.config = config or zygote.config
+        self.zygote = zygote
+        self.proc: _ZygoteChild | None = None
         self.generation = 0
         self.imported: list[str] = []
         self.import_results: dict[str, CallResult] = {}
-        self._scratch: str | None = None
         self._fd_w = self._fd_r = -1
-        self.token = os.urandom(8).hex()
+        self.token = os.urandom(8).hex()  # names the worker's cgroups
         ISSUED_TOKENS.append(self.token)
         self.starts = 0
         self._loaded = False
         self.cgroup: limits.WorkerCgroup | None = None  # the worker's own limits (where cgroups exist)
         self.host_pid: int | None = None  # the worker's pid as this process sees it
-        self.uid_lease: limits.UidLease | None = None
         self._gave_up = False  # the last request ended in a grader fault after every retry
         self.limits_hit: dict[str, int] | None = None  # the own limits the last worker ran into (None: no cgroup)
 
@@ -468,45 +464,19 @@ class Sandbox:
         self.close()
 
     @staticmethod
-    def will_confine(config: SandboxConfig) -> bool:
-        if config.confine == "none":
-            return False
-        if config.confine == "bwrap" and bwrap_status()[0] is None:
-            raise SandboxStartError(f"confinement was required but {bwrap_status()[1]}")
+    def will_confine(config: SandboxConfig | None = None) -> bool:
+        """Whether workers (and the judge) run under bubblewrap: wherever it works."""
         return bwrap_status()[0] is not None
 
     @property
     def confined(self) -> bool:
         return self.will_confine(self.config)
 
-    def _drop(self) -> tuple[dict, dict]:
-        """(Popen keyword arguments, extra environment) that make the worker run as `nobody`."""
-        if not _is_root():
-            return {}, {}
-        if self.confined:
-            return {}, {"AUTOGRADER_DROP_TO": str(_worker_uid(self.config, self))}
-        if _unconfined_drop_possible():
-            uid = _worker_uid(self.config, self)
-            return {"user": uid, "group": uid, "extra_groups": []}, {"AUTOGRADER_DROPPED": "1"}
-        return {}, {}
-
-    def _command(self, fd_in: int, fd_out: int, scratch: str) -> list[str]:
-        worker = [*_python("worker"), "--fd-in", str(fd_in), "--fd-out", str(fd_out), "--scratch", scratch]
-        if not self.confined:
-            return worker
-        return [bwrap_status()[0], *_bwrap_options(self.config.masks, tmpfs_bytes=self.config.memory_mb << 20), "--", *worker]
-
-    def _environment(self, scratch: str) -> dict[str, str]:
-        return sandbox_environment(self.config, scratch, self.token)
-
     def start(self) -> None:
-        """Start a fresh worker (and its preloads). The submission's files follow with the first call,
-        so a worker can be started ahead of time and kept warm until a submission needs it."""
+        """Fork a fresh worker. The submission's files follow with the first call, so a worker can be
+        started ahead of time and kept warm until a submission needs it."""
         self._kill()
-        if self.zygote is not None:
-            self._fork_from_zygote()
-        else:
-            self._spawn()
+        self._fork_from_zygote()
         self.generation += 1
         self.starts += 1
         self._loaded = False
@@ -517,34 +487,22 @@ class Sandbox:
         if ready.status != "ready":
             self._kill()
             raise SandboxStartError(f"the sandbox worker did not start: {ready.message or ready.status}")
-        self._own_limits(ready.value if isinstance(ready.value, dict) else {})
-        if self.config.preload and self.zygote is None:
-            self._request({"op": "preload", "modules": list(self.config.preload)}, STARTUP_TIMEOUT)
+        self._own_limits()
 
-    def _own_limits(self, ready: dict) -> None:
+    def _own_limits(self) -> None:
         """Put the new worker in a cgroup of its own (process and memory limits no other sandbox
         shares) before it holds any student code; the submission's files come with the first call."""
         if not self.config.uses_cgroups():
             return
-        if isinstance(self.proc, _ZygoteChild):
-            pid = self.zygote.host_pid(self.proc.pid)
-            pids = [pid] if pid else []
-        else:  # bubblewrap and the worker below it (nothing else runs there yet)
-            import psutil
-
-            try:
-                pids = [self.proc.pid] + [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)]
-            except psutil.Error:
-                pids = []
-        if not pids:
+        pid = self.zygote.host_pid(self.proc.pid)
+        if not pid:
             self._kill()
             raise SandboxStartError("the new worker could not be found to give it its own limits")
-        self.host_pid = pids[-1]
+        self.host_pid = pid
         try:
             self.cgroup = limits.WorkerCgroup(limits.cgroup_name(f"{self.token}-{self.generation}"), self.config.max_processes,
                                               self.config.memory_mb << 20)
-            for pid in pids:
-                self.cgroup.place(pid)
+            self.cgroup.place(pid)
         except OSError as exc:
             self._kill()
             raise SandboxStartError(f"the worker could not get a cgroup of its own: {exc}") from exc
@@ -562,36 +520,6 @@ class Sandbox:
             os.close(req_r)
             os.close(resp_w)
         self.proc = _ZygoteChild(self.zygote, pid)
-        self._fd_w, self._fd_r = req_w, resp_r
-
-    def _spawn(self) -> None:
-        if self.confined:
-            scratch = "/tmp"
-        else:
-            self._scratch = tempfile.mkdtemp(prefix="autograder-sandbox-")
-            scratch = self._scratch
-            popen = self._drop()[0]
-            if popen:
-                os.chown(scratch, popen["user"], popen["group"])
-        popen_drop, env_drop = self._drop()
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
-        try:
-            self.proc = subprocess.Popen(
-                self._command(req_r, resp_w, scratch),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                pass_fds=(req_r, resp_w),
-                env={**self._environment(scratch), **env_drop},
-                cwd=scratch,
-                start_new_session=True,
-                close_fds=True,
-                **popen_drop,
-            )
-        finally:
-            os.close(req_r)
-            os.close(resp_w)
         self._fd_w, self._fd_r = req_w, resp_r
 
     def _load(self) -> None:
@@ -617,23 +545,13 @@ class Sandbox:
             except OSError:
                 pass
         self._kill()
-        if self._scratch:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
-        if self.uid_lease is not None:
-            self.uid_lease.release()
-            self.uid_lease = None
 
     def _kill(self) -> None:
         proc, self.proc = self.proc, None
-        if isinstance(proc, _ZygoteChild):
+        if proc is not None:
             proc.kill_tree()
-        elif proc is not None:
-            end_group(proc)
         close_pipes(self._fd_w, self._fd_r)
         self._fd_w = self._fd_r = -1
-        if proc is not None and not isinstance(proc, _ZygoteChild):
-            sweep(self.token)
         cgroup, self.cgroup = self.cgroup, None
         self.limits_hit = cgroup.limits_hit() if cgroup is not None else None
         if cgroup is not None:
@@ -710,8 +628,6 @@ class Sandbox:
                 code = None
         self._kill()
         if why is None:
-            if code is not None and code > 128 and self.confined and self.zygote is None:
-                code = -(code - 128)  # bubblewrap reports a child killed by signal N as exit 128 + N
             if code == -signal.SIGKILL and self._killed_from_outside():
                 return _grader_error("the worker was killed from outside its sandbox while its own limits were not reached"), None
             why = crash_feedback(code)

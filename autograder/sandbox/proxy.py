@@ -248,10 +248,6 @@ class Remote:
     def __init__(self, session: Session, handle: wire.Handle, generation: int) -> None:
         self._session, self._handle, self._generation = session, handle, generation
 
-    @property
-    def type_names(self) -> tuple[str, ...]:
-        return self._handle.types
-
     def isa(self, qualname_suffix: str) -> bool:
         """True when the object's class or a base ends with e.g. ``"keras.Model"`` or ``".Conv2D"``."""
         return any(t.endswith(qualname_suffix) for t in self._handle.types)

@@ -1,14 +1,13 @@
 """The sandbox worker: imports one submission and answers calls from the trusted grader.
 
-It is started by :mod:`autograder.sandbox.client` (under bubblewrap where available) and speaks
-:mod:`autograder.sandbox.wire` over two pipes whose numbers it gets on the command line. Everything
+It is forked by the fork server (:mod:`autograder.sandbox.zygote`, under bubblewrap where available)
+and speaks :mod:`autograder.sandbox.wire` over two pipe ends the grader sent along with the request. Everything
 here runs next to student code and may be tampered with by it: the grader treats every answer as
 untrusted data and computes every expected value on its own side.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
 import os
@@ -244,11 +243,6 @@ class Worker:
         self.modules[name] = module
         return sorted(k for k in vars(module) if not k.startswith("_"))
 
-    def op_preload(self, req):
-        for name in req["modules"]:
-            importlib.import_module(name)
-        return None
-
     def op_call(self, req):
         fn = self._target(req["target"])
         return fn(*self._resolve(req.get("args", [])), **self._resolve(req.get("kwargs", {})))
@@ -257,14 +251,6 @@ class Worker:
         obj = self._target({"handle": req["target"]["handle"]})
         value = getattr(obj, req["target"]["attr"])
         return self._to_handle(value) if callable(value) else value
-
-    def op_release(self, req):
-        for hid in req["ids"]:
-            self.objects.pop(hid, None)
-        return None
-
-    def op_ping(self, req):
-        return {"pid": os.getpid(), "uid": os.getuid(), "tensorflow": "tensorflow" in sys.modules}
 
     def _seed(self, seed) -> None:
         if seed is None:
@@ -382,9 +368,8 @@ def quiet_libraries() -> None:
 def become_worker(fd_in: int, fd_out: int, scratch: str, drop_to: int | None) -> None:
     """Lower the limits, leave root, load the seccomp filter, and serve the grader on the two pipe
     ends until told to stop. All of it happens before any student code is read."""
-    dedicated = drop_to is not None or os.environ.get("AUTOGRADER_DROPPED") == "1"
     if os.environ.get("AUTOGRADER_LIMITS"):
-        apply_limits(os.environ["AUTOGRADER_LIMITS"], dedicated)
+        apply_limits(os.environ["AUTOGRADER_LIMITS"], drop_to is not None)
     if drop_to is not None:
         os.setgroups([])
         os.setgid(drop_to)
@@ -407,16 +392,3 @@ def become_worker(fd_in: int, fd_out: int, scratch: str, drop_to: int | None) ->
     worker.serve()
     os._exit(0)
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--fd-in", type=int, required=True)
-    parser.add_argument("--fd-out", type=int, required=True)
-    parser.add_argument("--scratch", required=True)
-    args = parser.parse_args(argv)
-    drop = os.environ.get("AUTOGRADER_DROP_TO")
-    become_worker(args.fd_in, args.fd_out, args.scratch, int(drop) if drop and os.getuid() == 0 else None)
-
-
-if __name__ == "__main__":
-    main()
