@@ -121,3 +121,12 @@ def test_wire_keeps_zero_d_arrays_and_numpy_scalars():
     assert wire.decode(wire.encode(np.asarray(3.0))).shape == ()
     back = wire.decode(wire.encode(np.float32(1.5)))
     assert isinstance(back, np.float32) and back == 1.5
+
+
+def test_map_items_swaps_every_item_at_any_depth_and_keeps_the_containers():
+    h1, h2 = wire.Handle(1), wire.Handle(2)
+    value = [h1, (3, {"k": [h2, "s"]}), {"x": h1}]
+    swapped = wire.map_items(value, lambda v: f"#{v.id}" if isinstance(v, wire.Handle) else v)
+    assert swapped == ["#1", (3, {"k": ["#2", "s"]}), {"x": "#1"}]
+    assert isinstance(swapped[1], tuple) and isinstance(swapped[1][1]["k"], list)
+    assert wire.map_items(h1, lambda v: "leaf") == "leaf"  # a bare value is itself an item

@@ -108,29 +108,21 @@ class Session:
         raise _FAILURES.get(result.status, StudentCrash)(text, result, call)
 
     def _wrap(self, value):
-        if isinstance(value, wire.Handle):
-            return Remote(self, value, self.sandbox.generation)
-        if isinstance(value, list):
-            return [self._wrap(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(self._wrap(v) for v in value)
-        if isinstance(value, dict):
-            return {k: self._wrap(v) for k, v in value.items()}
-        return value
+        """An answer with each handle made a :class:`Remote`."""
+        generation = self.sandbox.generation
+        return wire.map_items(value, lambda v: Remote(self, v, generation) if isinstance(v, wire.Handle) else v)
 
     def unwrap(self, value):
+        """Arguments with each :class:`Remote` made its handle and each student function a reference."""
+        return wire.map_items(value, self._unwrap_one)
+
+    def _unwrap_one(self, value):
         if isinstance(value, Remote):
             if value._generation != self.sandbox.generation:
                 raise StudentCrash("an object made by the student's code was lost when its sandbox restarted")
             return value._handle
         if isinstance(value, StudentFunction):
             return wire.Ref(f"student:{value._module}.{value._name}")
-        if isinstance(value, list):
-            return [self.unwrap(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(self.unwrap(v) for v in value)
-        if isinstance(value, dict):
-            return {k: self.unwrap(v) for k, v in value.items()}
         return value
 
 

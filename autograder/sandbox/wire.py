@@ -60,6 +60,18 @@ class Ref:
     name: str
 
 
+def map_items(value, leaf):
+    """``value`` with every item of its lists, tuples and dicts (values, at any depth) replaced by
+    ``leaf(item)``: how both sides swap handles and references for what they stand for."""
+    if isinstance(value, list):
+        return [map_items(v, leaf) for v in value]
+    if isinstance(value, tuple):
+        return tuple(map_items(v, leaf) for v in value)
+    if isinstance(value, dict):
+        return {k: map_items(v, leaf) for k, v in value.items()}
+    return leaf(value)
+
+
 @dataclass
 class _Encoder:
     to_handle: object = None  # callable(obj) -> Handle, or None to refuse unknown objects

@@ -179,18 +179,16 @@ class Worker:
         return wire.Handle(hid, types, callable(obj), text)
 
     def _resolve(self, value):
+        """Arguments with each handle and reference made the object it names."""
+        return wire.map_items(value, self._resolve_one)
+
+    def _resolve_one(self, value):
         if isinstance(value, wire.Handle):
             if value.id not in self.objects:
                 raise LookupError(f"object #{value.id} no longer exists in the sandbox")
             return self.objects[value.id]
         if isinstance(value, wire.Ref):
             return self._lookup_ref(value.name)
-        if isinstance(value, list):
-            return [self._resolve(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(self._resolve(v) for v in value)
-        if isinstance(value, dict):
-            return {k: self._resolve(v) for k, v in value.items()}
         return value
 
     def _lookup_ref(self, name: str):

@@ -45,33 +45,46 @@ def _adjustments(g: Any) -> list[tuple[str, str]]:
     return rows
 
 
+def _with_grade(doc: str, g: Any, table, after) -> str:
+    """``doc`` with the "Your grade" table (``table(rows)``, a list of lines) inserted at ``after(doc)``;
+    ``doc`` alone when there is nothing to adjust."""
+    rows = _adjustments(g)
+    if not rows:
+        return doc
+    at = after(doc)
+    return doc[:at] + "\n" + "\n".join(table(rows)) + doc[at:]
+
+
 def feedback_markdown(result: Any, g: Any, policy: Any) -> str:
     """The student's feedback file with a "Your grade" table under the (raw) score line."""
     del policy
-    md = to_markdown(result)
-    rows = _adjustments(g)
-    if not rows:
-        return md
-    block = ["## Your grade", "", "| | Points |", "| --- | ---: |"]
-    block += [f"| {'**' + what + '**' if what == 'Final score' else _md_text(what)} | {pts} |" for what, pts in rows]
-    lines = md.split("\n")
-    at = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("**Score:")), 1)
-    return "\n".join(lines[:at] + ["", *block] + lines[at:])
+
+    def table(rows):
+        return ["", "## Your grade", "", "| | Points |", "| --- | ---: |",
+                *[f"| {'**' + what + '**' if what == 'Final score' else _md_text(what)} | {pts} |" for what, pts in rows]]
+
+    def after(md):  # the end of the score line (or of the first line)
+        lines = md.split("\n")
+        score = next((i for i, ln in enumerate(lines) if ln.startswith("**Score:")), 0)
+        return len("\n".join(lines[: score + 1]))
+
+    return _with_grade(to_markdown(result), g, table, after)
 
 
 def feedback_html(result: Any, g: Any, policy: Any) -> str:
     """The standalone HTML feedback (:func:`~autograder.results.to_html`) with the same table."""
     del policy
-    page = to_html(result)
-    rows = _adjustments(g)
-    if not rows:
-        return page
-    block = ['<h2>Your grade</h2><table id="grade"><tr><th></th><th>Points</th></tr>']
-    block += [f'<tr><td>{e(what)}</td><td style="white-space:nowrap;text-align:right">{e(pts)}</td></tr>' for what, pts in rows]
-    block.append("</table>")
-    start = page.find("<p><strong>Score:")
-    at = page.find("</p>", start) + len("</p>") if start >= 0 else page.find("<body>") + len("<body>")
-    return page[:at] + "\n" + "\n".join(block) + page[at:]
+
+    def table(rows):
+        return ['<h2>Your grade</h2><table id="grade"><tr><th></th><th>Points</th></tr>',
+                *[f'<tr><td>{e(what)}</td><td style="white-space:nowrap;text-align:right">{e(pts)}</td></tr>' for what, pts in rows],
+                "</table>"]
+
+    def after(page):  # the end of the score paragraph (or the start of the body)
+        start = page.find("<p><strong>Score:")
+        return page.find("</p>", start) + len("</p>") if start >= 0 else page.find("<body>") + len("<body>")
+
+    return _with_grade(to_html(result), g, table, after)
 
 
 def report_sections(report: Any) -> list[str]:
