@@ -86,7 +86,8 @@ def _files(folder: Path) -> list[Path]:
 
 def course_bundle(course: Course) -> bytes:
     """The course as a zip with fixed timestamps: ``course.toml``, ``solutions/``, ``checks/``
-    (the course's checks folder, hidden checks included) and ``datasets/`` when the course has one."""
+    (the course's checks folder, hidden checks included) and ``datasets/`` when the course has one,
+    each where ``course.toml`` names it (so the unpacked copy parses to the same layout)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         def add(path: Path, arcname: str) -> None:
@@ -96,9 +97,9 @@ def course_bundle(course: Course) -> bytes:
             zf.writestr(info, path.read_bytes())
 
         add(course.root / course_mod.MANIFEST, course_mod.MANIFEST)
-        for folder, arc in ((course.solutions_dir, "solutions"), (course.checks_dir, "checks"), (course.datasets_dir, "datasets")):
+        for folder in (course.solutions_dir, course.checks_dir, course.datasets_dir):
             for f in _files(folder):
-                add(f, f"{arc}/{f.relative_to(folder).as_posix()}")
+                add(f, course.relative(f))
     return buf.getvalue()
 
 

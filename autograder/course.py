@@ -9,15 +9,21 @@ Which course: the ``--course DIR`` of a verb (``load(DIR)``), else ``$AUTOGRADER
 current folder when it holds a ``course.toml`` (or the nearest folder above it that does: a notebook
 in ``exercises/`` finds its course), else the Keras course next to this package (an editable install
 or a release bundle).
+
+The folders may be named otherwise in the manifest's ``[course]`` table (:data:`FOLDERS`: e.g.
+``checks_dir = "grading"``), relative to the course folder and inside it. Every route (grading, the
+release, the Gradescope and cluster bundles, the nbgrader export) reads them from :class:`Course`,
+and a bundle keeps them at the same place, so its copy of ``course.toml`` still describes it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from autograder.errors import AutograderError
 
@@ -30,6 +36,8 @@ MANIFEST = "course.toml"
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The pytest configuration the grader runs every course's checks with (the engine's, not a course's).
 CHECKS_INI = PACKAGE_DIR / "checks.ini"
+#: The course's folders: the manifest key that renames one, and its default name.
+FOLDERS = {"solutions_dir": "solutions", "exercises_dir": "exercises", "checks_dir": "checks", "datasets_dir": "datasets"}
 
 
 class CourseError(AutograderError):
@@ -55,19 +63,26 @@ class Course:
     memory_limit_mb: int = 3072
     extra: dict = field(default_factory=dict, compare=False)
 
+    def _folder(self, key: str) -> Path:
+        """``<root>/<name>``: the name the manifest's [course] table gives ``key``, else :data:`FOLDERS`'s."""
+        return self.root.joinpath(*PurePosixPath(folder_name(self.extra.get("course", {}), key)).parts)
+
+    def relative(self, path: Path) -> str:
+        """``path`` (one of the course's files or folders) as a POSIX name inside the course folder:
+        where a bundle puts it."""
+        return path.relative_to(self.root).as_posix()
+
     @property
     def solutions_dir(self) -> Path:
-        return self.root / "solutions"
+        return self._folder("solutions_dir")
 
     @property
     def exercises_dir(self) -> Path:
-        return self.root / "exercises"
+        return self._folder("exercises_dir")
 
     @property
     def checks_dir(self) -> Path:
-        """``<root>/checks``, or ``checks_dir`` of the manifest's [course] table (relative to the root)."""
-        custom = self.extra.get("course", {}).get("checks_dir")
-        return (self.root / custom).resolve() if custom else self.root / "checks"
+        return self._folder("checks_dir")
 
     @property
     def hidden_checks_dir(self) -> Path:
@@ -80,7 +95,7 @@ class Course:
     @property
     def datasets_dir(self) -> Path:
         """The course's own data sets (optional; the engine's loaders are in ``autograder.datasets``)."""
-        return self.root / "datasets"
+        return self._folder("datasets_dir")
 
     @property
     def secret_dirs(self) -> tuple[Path, Path]:
@@ -107,6 +122,19 @@ class Course:
     @property
     def max_points(self) -> float:
         return sum(t.points for t in self.topics)
+
+
+def folder_name(head: dict, key: str) -> str:
+    """The name of folder ``key`` (:data:`FOLDERS`) in a manifest's [course] table ``head``: a relative
+    POSIX path inside the course folder, of letters, digits, ``_ . - /`` (a name a shell script of a
+    bundle can use as it is), normalised; :class:`CourseError` for anything else."""
+    raw = head.get(key, FOLDERS[key])
+    if not isinstance(raw, str) or not re.fullmatch(r"[A-Za-z0-9_./-]+", raw.strip()):
+        raise CourseError(f"[course] {key} must be a folder name (letters, digits, _ . - /), not {raw!r}")
+    name = PurePosixPath(os.path.normpath(raw.strip()))
+    if name.is_absolute() or name.parts[:1] == ("..",) or str(name) == ".":
+        raise CourseError(f"[course] {key} = {raw!r}: a folder inside the course folder, relative to it")
+    return name.as_posix()
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -154,6 +182,15 @@ def parse(root: Path) -> Course:
             raise CourseError(f"{path}: topic #{i + 1} lacks {exc}") from exc
     if not topics:
         raise CourseError(f"{path}: no [[topics]]")
+    try:
+        names = {key: folder_name(head, key) for key in FOLDERS}
+    except CourseError as exc:
+        raise CourseError(f"{path}: {exc}") from exc
+    for a, name in names.items():
+        for b, other in names.items():
+            if a != b and (name == other or PurePosixPath(name) in PurePosixPath(other).parents):
+                raise CourseError(f"{path}: {b} = {other!r} is {'' if name == other else 'inside '}{a} = {name!r}; "
+                                  "the course's folders must be apart")
     return Course(
         root=root,
         title=head.get("title", "course"),

@@ -3,7 +3,8 @@
 ``build_bundle("autograder.zip")`` writes the zip Gradescope asks for ("Configure Autograder", zip
 upload): ``setup.sh`` and ``run_autograder`` at the top, ``requirements.txt`` pinned to this
 environment's versions, and the course itself (``course.toml``, ``solutions/``, ``checks/`` with the
-public and hidden checks, ``datasets/`` if the course has one) with the ``autograder`` package. Gradescope unzips it into ``/autograder/source`` and
+public and hidden checks, ``datasets/`` if the course has one; each where ``course.toml`` names it)
+with the ``autograder`` package. Gradescope unzips it into ``/autograder/source`` and
 runs ``setup.sh`` once, then ``run_autograder`` for every submission; that calls :func:`run`, which
 grades ``/autograder/submission`` with student code in the sandbox (Gradescope runs as root, so the
 worker drops to ``nobody``) and writes ``/autograder/results/results.json``.
@@ -64,7 +65,7 @@ fi
 "$VENV/bin/pip" install --no-cache-dir -r "$SOURCE/requirements.txt"
 "$VENV/bin/pip" install --no-cache-dir --no-deps -e "$SOURCE"
 # Only root (the grader) may read the reference solutions and the hidden checks.
-chmod -R go-rwx "$SOURCE/solutions" "$SOURCE/checks/hidden"
+chmod -R go-rwx {secrets}
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -174,7 +175,8 @@ def build_bundle(out: str | Path, *, course: Course | None = None, topics: list[
     header = f"# Pinned by `autograder gradescope` from a working Python {python} environment.\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(out) as tmp, zipfile.ZipFile(tmp, "w") as zf:
-        _zip_write(zf, "setup.sh", SETUP_SH.format(python=python).encode(), executable=True)
+        secrets = " ".join(f'"$SOURCE/{course.relative(d)}"' for d in course.secret_dirs)  # plain names (course.folder_name)
+        _zip_write(zf, "setup.sh", SETUP_SH.format(python=python, secrets=secrets).encode(), executable=True)
         _zip_write(zf, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
         _zip_write(zf, "requirements.txt", (header + "\n".join(reqs) + "\n").encode())
         _zip_write(zf, BUNDLE_CONFIG, json.dumps({"topics": chosen, "python": python}, indent=2).encode())
@@ -185,7 +187,7 @@ def build_bundle(out: str | Path, *, course: Course | None = None, topics: list[
             src = course.solutions_dir / f"{topic}.py"
             if not src.is_file():
                 raise GradescopeError(f"no reference solution {src}: the hidden checks need it")
-            _zip_write(zf, f"solutions/{src.name}", src.read_bytes())
+            _zip_write(zf, course.relative(src), src.read_bytes())
         for path, name in [*package_files(hidden=True), *course_checks(course, hidden=True), *course_data(course)]:
             _zip_write(zf, name.as_posix(), path.read_bytes())
     return out

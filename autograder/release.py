@@ -3,7 +3,8 @@
 The bundle holds ``course.toml``, ``exercises/`` (the notebooks and the ``.py`` stubs, generated here
 from ``solutions/``), the course's ``checks/`` without ``checks/hidden/`` (the public checks and
 the course's check helpers), its ``datasets/`` if it has one, the ``autograder`` package with the
-engine's data sets, ``pyproject.toml`` and a student ``README.md``. It never holds ``solutions/``,
+engine's data sets, ``pyproject.toml`` and a student ``README.md``; each of the course's folders at
+the place its ``course.toml`` names (:class:`~autograder.course.Course`). It never holds ``solutions/``,
 the hidden checks (and their secret held-out seeds) or anything else the grade depends on;
 ``autograder check`` works from the bundle alone. ``tests/test_release.py`` scans a built bundle for every solution line and every
 hidden-check line.
@@ -63,15 +64,16 @@ def _clean(path: Path, rel: Path) -> bool:
 
 def course_checks(course: Course, *, hidden: bool):
     """``(path, name inside the course folder)`` of every file of the course's checks folder worth
-    shipping (``checks/...``); without ``hidden`` the hidden checks are left out."""
+    shipping (``checks/...``, or the folder ``course.toml`` names); without ``hidden`` the hidden checks are left out."""
     base = course.checks_dir
+    folder = course.relative(base)
     for path in sorted(base.rglob("*")) if base.is_dir() else ():
         rel = path.relative_to(base)
         if not _clean(path, rel):
             continue
         if not hidden and (course.hidden_checks_dir == path or course.hidden_checks_dir in path.parents):
             continue
-        yield path, Path("checks", rel)
+        yield path, Path(folder, rel)
 
 
 def course_data(course: Course):
@@ -79,7 +81,7 @@ def course_data(course: Course):
     base = course.datasets_dir
     for path in sorted(base.rglob("*")) if base.is_dir() else ():
         if _clean(path, path.relative_to(base)):
-            yield path, Path("datasets", path.relative_to(base))
+            yield path, Path(course.relative(path))
 
 
 def check_output(out: Path, course: Course) -> None:
@@ -90,12 +92,23 @@ def check_output(out: Path, course: Course) -> None:
             raise ReleaseError(f"refusing to write into {out}: it is or holds the course's own {p}")
 
 
+def _earlier_release(out: Path) -> bool:
+    """Whether ``out`` is a student release: a course folder without reference solutions."""
+    if not out.is_dir() or not (out / course_mod.MANIFEST).is_file():
+        return False
+    try:
+        release = course_mod.parse(out)
+    except course_mod.CourseError:
+        return False
+    return not (out / "solutions").exists() and not release.solutions_dir.exists()
+
+
 def prepare_folder(out: Path, force: bool) -> None:
     """Make ``out`` a new empty folder; with ``force``, replace an earlier build (never other files)."""
     if out.exists():
         if not force:
             raise ReleaseError(f"{out} already exists; choose a new folder or pass --force to replace it")
-        if not out.is_dir() or (out / "solutions").exists() or not (out / "course.toml").is_file():
+        if not _earlier_release(out):
             raise ReleaseError(f"{out} does not look like an earlier build; not replacing it")
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -114,8 +127,8 @@ def build_release(out: str | Path, *, course: Course | None = None, force: bool 
     for path, name in [*course_checks(course, hidden=False), *course_data(course)]:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, out / name)
-    exercises = out / "exercises"
-    exercises.mkdir()
+    exercises = out / course.relative(course.exercises_dir)
+    exercises.mkdir(parents=True)
     for topic in course.topic_names:
         src = course.solutions_dir / f"{topic}.py"
         if not src.is_file():

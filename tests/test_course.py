@@ -248,6 +248,89 @@ def test_second_course_gradescope(second, tmp_path):
     assert doc["score"] == 5 and len(doc["tests"]) == 4, doc
 
 
+@pytest.mark.parametrize("value, why", [("../elsewhere", "inside the course folder"), ("/abs", "inside the course folder"),
+                                        (".", "inside the course folder"), ("a b", "letters, digits"), (7, "letters, digits")])
+def test_a_course_folder_outside_the_course_or_with_an_odd_name_is_refused(tmp_path, value, why):
+    (tmp_path / "course.toml").write_text(f'[course]\ntitle = "t"\nchecks_dir = {json.dumps(value)}\n'
+                                          '[[topics]]\nname = "a"\ntitle = "A"\npoints = 1\n', encoding="utf-8")
+    with pytest.raises(course_mod.CourseError, match=why):
+        course_mod.parse(tmp_path)
+
+
+def test_course_folders_must_be_apart(tmp_path):
+    (tmp_path / "course.toml").write_text('[course]\ntitle = "t"\nsolutions_dir = "grading/answers"\nchecks_dir = "grading"\n'
+                                          '[[topics]]\nname = "a"\ntitle = "A"\npoints = 1\n', encoding="utf-8")
+    with pytest.raises(course_mod.CourseError, match="inside checks_dir"):
+        course_mod.parse(tmp_path)  # the hidden checks' folder would ship the solutions with the public checks
+
+
+@pytest.fixture(scope="module")
+def moved(second, tmp_path_factory) -> Path:
+    """The second course with its checks in ``grading/`` and its solutions in ``answers/ref/`` (course.toml says so)."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("moved") / "moved"
+    shutil.copytree(second, root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "checks").rename(root / "grading")
+    (root / "answers").mkdir()
+    (root / "solutions").rename(root / "answers" / "ref")
+    manifest = (root / "course.toml").read_text(encoding="utf-8")
+    (root / "course.toml").write_text(manifest.replace("[course]\n", '[course]\nchecks_dir = "grading"\nsolutions_dir = "answers/ref"\n', 1),
+                                      encoding="utf-8")
+    course = course_mod.parse(root)
+    assert course.checks_dir == root / "grading" and course.solutions_dir == root / "answers" / "ref"
+    return root
+
+
+def test_every_route_uses_the_folders_course_toml_names(moved, tmp_path):
+    """The release and the Gradescope and cluster bundles keep the course's own layout (so their copy
+    of course.toml still describes them), and each works from it; nothing is written to or read from
+    ``checks/`` or ``solutions/``."""
+    from autograder.cluster import _unpack, course_bundle
+
+    # grading, from inside the course
+    _cli(moved, "grade", "answers/ref", "--json", str(tmp_path / "ref.json"))
+    assert json.loads((tmp_path / "ref.json").read_text(encoding="utf-8"))["score"] == 5
+
+    # the student release: public checks and helpers in grading/, no hidden checks, no solutions; it self-checks alone
+    release = tmp_path / "release"
+    _cli(moved, "release", str(release))
+    assert (release / "grading" / "public" / "test_center.py").is_file() and (release / "grading" / "conftest.py").is_file()
+    assert not (release / "grading" / "hidden").exists() and not (release / "answers").exists()
+    assert not (release / "checks").exists() and not (release / "solutions").exists()
+    env = {**_env(), "PYTHONPATH": str(release)}
+    assert "1 of 1 public checks pass" in _cli(release, "check", "center", "--folder", str(moved / "answers" / "ref"), env=env)
+    _cli(moved, "release", str(release), "--force")  # an earlier release is recognised with the course's own names too
+
+    # the Gradescope bundle: hidden checks and solutions where course.toml says, locked down there, and it grades
+    bundle = tmp_path / "autograder.zip"
+    _cli(moved, "gradescope", str(bundle))
+    gs, source = tmp_path / "gs", tmp_path / "gs" / "source"
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        for info in zf.infolist():
+            zf.extract(info, source)
+            os.chmod(source / info.filename, (info.external_attr >> 16) & 0o777)
+    assert {"grading/hidden/test_center.py", "grading/public/test_normalize.py", "grading/conftest.py", "answers/ref/center.py"} <= names
+    assert not [n for n in names if n.startswith(("checks/", "solutions/"))], names
+    setup = (source / "setup.sh").read_text(encoding="utf-8")
+    assert '"$SOURCE/answers/ref" "$SOURCE/grading/hidden"' in setup and "$SOURCE/checks" not in setup
+    (gs / "submission").mkdir()
+    for topic in ("normalize", "center"):
+        (gs / "submission" / f"{topic}.py").write_bytes((moved / "answers" / "ref" / f"{topic}.py").read_bytes())
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TMPDIR")}
+    env.update(AUTOGRADER_GS_ROOT=str(gs), AUTOGRADER_GS_PYTHON=sys.executable, HOME=str(gs))
+    run = subprocess.run([str(source / "run_autograder")], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    doc = json.loads((gs / "results" / "results.json").read_text(encoding="utf-8"))
+    assert doc["score"] == 5 and len(doc["tests"]) == 4, doc
+
+    # the cluster's course bundle unpacks to the same layout
+    unpacked = _unpack(course_bundle(course_mod.parse(moved)), tmp_path / "cluster")
+    assert unpacked.check_file("center", "hidden").is_file() and (unpacked.solutions_dir / "center.py").is_file()
+    assert not (tmp_path / "cluster" / "checks").exists()
+
+
 def test_second_course_nbgrader_export(second, tmp_path):
     out = tmp_path / "nb"
     _cli(second, "nbgrader", str(out), "--assignment", "ps1")
