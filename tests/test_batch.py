@@ -34,6 +34,7 @@ from autograder.grading import SubmissionError, grade_submission
 from autograder.quiet import quiet_env
 from autograder.report import check_stats, weakest_table
 from autograder.results import validate_gradescope
+from autograder.sandbox import limits
 from autograder.stubs import make_stub
 
 REPO = Path(__file__).resolve().parents[1]
@@ -465,6 +466,11 @@ def test_ctrl_c_stops_at_once_and_cleans_up(klass, course_root, tmp_path):
     assert code == 130, stderr
     assert "interrupted" in stderr
     _none_left(run.seen, str(out))
+    # the job processes, stopped mid-submission, removed the worker cgroups they held (limits.remove_all)
+    support = limits.cgroup_support()
+    held = [c for parent in support.parents.values() for c in parent.glob(limits.PREFIX + "*")
+            if c.name[len(limits.PREFIX):].partition("-")[0] in {str(pid) for pid in run.seen}]
+    assert not held, f"worker cgroups left by the interrupted run: {held}"
 
 
 @pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
