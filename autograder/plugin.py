@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from autograder import reference as reference_loader
-from autograder.checking import Diagnosed
+from autograder.checking import Diagnosed, PartialCredit
 from autograder.course import Course
 from autograder.results import GRADER_FAULT, CheckResult
 from autograder.sandbox.proxy import Session, Student, StudentFailure
@@ -92,6 +92,13 @@ class GraderPlugin:
         return Student(self.session, topic.name, topic.call_budget, topic.train_budget)
 
     @pytest.fixture
+    def notes(self, request) -> "Notes":
+        """What a check reports whether or not it passes (a training run's accuracy, time, memory and
+        learning curve): shown with its result, before any failure message."""
+        found = request.node.stash.setdefault(_NOTES, Notes())
+        return found
+
+    @pytest.fixture
     def judge(self):
         """The judge process that rebuilds student models from data (see ``checks/keras_models.py``)."""
         return self._judge()
@@ -139,6 +146,9 @@ class GraderPlugin:
 
     def _result(self, item, call, report) -> CheckResult:
         status, feedback, diagnosis, own_hint = "passed", "", "", ""
+        points = item.get_closest_marker("points")
+        max_points = float(points.args[0]) if points else 1.0
+        earned = None
         if not report.passed:
             exc = call.excinfo.value if call.excinfo else None
             if isinstance(exc, StudentFailure):
@@ -146,6 +156,11 @@ class GraderPlugin:
                 feedback = f"{exc.call}: {exc}" if exc.call else str(exc)
                 if status in _TRACEBACK_STATUSES and exc.traceback:
                     feedback += "\n" + exc.traceback
+            elif isinstance(exc, PartialCredit) and round(exc.fraction * max_points, 2) > 0:
+                # to the hundredth of a point, and never all of them: a check that earns all passed
+                earned = min(round(exc.fraction * max_points, 2), round(max_points - 0.01, 2))
+                status, feedback = ("partial", _assertion_text(exc)) if earned > 0 else ("failed", _assertion_text(exc))
+                earned = earned if status == "partial" else None
             elif isinstance(exc, AssertionError):
                 status, feedback = "failed", _assertion_text(exc)
                 if isinstance(exc, Diagnosed):  # a known mistake: name it, and its hint replaces the generic one
@@ -161,7 +176,10 @@ class GraderPlugin:
         if fault is not None:  # decided from the calls' own status: no check can turn it into a student's failure
             status, feedback = "grader_error", f"{GRADER_FAULT}: {fault.message}"
             diagnosis = own_hint = ""
-        points = item.get_closest_marker("points")
+            earned = None
+        kept = item.stash.get(_NOTES, None)
+        if kept is not None and kept.lines:
+            feedback = "\n".join(kept.lines) + (f"\n\n{feedback}" if feedback else "")
         hint = item.get_closest_marker("hint")
         vis = item.get_closest_marker("visibility")
         doc = (item.function.__doc__ or "").strip().splitlines()
@@ -169,8 +187,9 @@ class GraderPlugin:
             id=f"{topic_of(item.path)}::{item.name}",
             topic=topic_of(item.path),
             name=doc[0] if doc else item.name.removeprefix("test_").replace("_", " "),
-            max_points=float(points.args[0]) if points else 1.0,
+            max_points=max_points,
             status=status,
+            points=earned,
             feedback=feedback,
             hint=own_hint or (hint.args[0] if hint and status not in ("passed", "grader_error") else ""),
             diagnosis=diagnosis,
@@ -178,6 +197,7 @@ class GraderPlugin:
             visibility=vis.args[0] if vis else "visible",
             output=self._output(),
             public=_is_public(item.path),
+            learning_curve=kept.curve if kept is not None else {},
         )
 
     def _output(self) -> str:
@@ -188,6 +208,22 @@ class GraderPlugin:
                     parts.append(text if total <= len(text.encode()) else text + f"\n[... {total} bytes in all, cut]")
         out = drop_library_logs("".join(parts))
         return out if len(out) <= OUTPUT_SHOWN else out[:OUTPUT_SHOWN] + "\n[... output cut]"
+
+
+@dataclass
+class Notes:
+    """A check's own report (the ``notes`` fixture): lines of text and, for a training run, its
+    learning curve (``{"loss": [...], "accuracy": [...]}`` per epoch, with the reference's band as
+    ``loss_band``/``accuracy_band`` ``[low, high]``; see :attr:`autograder.results.CheckResult.learning_curve`)."""
+
+    lines: list[str] = field(default_factory=list)
+    curve: dict = field(default_factory=dict)
+
+    def add(self, line: str) -> None:
+        self.lines.append(str(line))
+
+
+_NOTES = pytest.StashKey[Notes]()
 
 
 def _is_public(path) -> bool:
