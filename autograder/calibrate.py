@@ -7,11 +7,12 @@ these numbers it proposes:
 
 - ``accuracy_floor``: the best trivial baseline's held-out accuracy (majority class or chance);
   partial credit for accuracy is linear from it (nothing) to the bar (all);
-- ``accuracy_bar``: below the reference's own noise, the ``quantile`` of its accuracies less
-  ``noise`` standard deviations, rounded down to a hundredth, so that a correct submission unlucky
-  with its seed still reaches it;
+- ``accuracy_bar``: the highest bar outside the reference's own noise, the ``quantile`` of its
+  accuracies less ``noise`` standard deviations, rounded down to a hundredth, so that a correct
+  submission unlucky with its seed still reaches it. A bar the course already sets lower is kept
+  (the course author's choice, and safe); one set higher is lowered to it;
 - ``train_budget``: the slowest reference training times ``budget_factor`` (a busier or slower
-  grading machine), rounded up to 5 s;
+  grading machine), rounded up to 5 s; a larger budget the course already sets is kept;
 
 and records the reference's accuracies, seconds and learning curves (the band the students' curves
 are drawn against) beside them in ``course.toml``. Nothing is written unless asked (``--write``):
@@ -55,6 +56,16 @@ class Calibration:
     accuracy_bar: float = 0.0
     accuracy_floor: float = 0.0
     train_budget: float = 0.0
+    highest_bar: float = 0.0  # the proposal before a lower bar of the course was kept
+    least_budget: float = 0.0  # the proposal before a larger budget of the course was kept
+
+    def settle(self, bar: float | None, budget: float | None) -> "Calibration":
+        """Keep the course's ``bar`` when it lies at or below the proposal (outside the noise), and
+        its ``budget`` when it is at least the proposal."""
+        self.highest_bar, self.least_budget = self.highest_bar or self.accuracy_bar, self.least_budget or self.train_budget
+        self.accuracy_bar = min(bar, self.highest_bar) if bar is not None and bar > self.accuracy_floor else self.highest_bar
+        self.train_budget = max(budget, self.least_budget) if budget is not None else self.least_budget
+        return self
 
     def band(self, metric: str) -> tuple[list[float], list[float]]:
         """Per epoch, the lowest and highest value of ``metric`` over the seeds (as long as the shortest curve)."""
@@ -134,7 +145,7 @@ def calibrate_topic(train: Callable, split, topic: str, *, seeds: int = 5, quant
     base = baselines(split.y_train, split.y_test, split.num_classes or None)
     floor = round(max(base.values()), 4)
     bar, budget = propose(accuracies, seconds, floor, quantile=quantile, noise=noise, budget_factor=budget_factor)
-    return Calibration(topic, accuracies, seconds, base, curves, bar, floor, budget)
+    return Calibration(topic, accuracies, seconds, base, curves, bar, floor, budget, bar, budget)
 
 
 def calibrate(course: Course, topics: list[str] | None = None, *, seeds: int = 5, data: dict | None = None,
@@ -156,7 +167,8 @@ def calibrate(course: Course, topics: list[str] | None = None, *, seeds: int = 5
         if train is None:
             raise CourseError(f"{course.solutions_dir / (name + '.py')} defines no train_{name} to calibrate")
         split = (data or {}).get(name) or load_topic(name)
-        out.append(calibrate_topic(train, split, name, seeds=seeds, log=log, **settings))
+        found = calibrate_topic(train, split, name, seeds=seeds, log=log, **settings)
+        out.append(found.settle(course.topic(name).accuracy_bar, course.topic(name).train_budget))
     return out
 
 
@@ -164,7 +176,7 @@ def _toml_value(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, float):
-        return repr(round(value, 4))
+        return str(int(value)) if value.is_integer() and abs(value) >= 1 else repr(round(value, 4))
     return repr(value)
 
 

@@ -371,7 +371,8 @@ def calibrate(topics: tuple[str, ...], seeds: int, quantile: float, noise: float
                           budget_factor=budget_factor, log=lambda line: click.echo(line, err=True))
     for c in found:
         click.echo(f"# {c.topic}: reference accuracy {min(c.accuracies):.4f}-{max(c.accuracies):.4f}, "
-                   f"{max(c.seconds):.1f} s at most; baselines " + ", ".join(f"{k} {v:.3f}" for k, v in c.baselines.items()))
+                   f"{max(c.seconds):.1f} s at most; baselines " + ", ".join(f"{k} {v:.3f}" for k, v in c.baselines.items())
+                   + f"; highest bar outside the noise {c.highest_bar:g}, least budget {c.least_budget:g} s")
     click.echo(cal.to_toml(found), nl=False)
     if write:
         cal.write_manifest(course.root / MANIFEST, found)

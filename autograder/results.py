@@ -564,7 +564,7 @@ def curve_png(curve: dict) -> str:
             ax.fill_between(epochs, band[0], band[1], color="#9ecae1", alpha=0.6, label="reference (seeds)")
         ax.plot(range(1, len(curve[key]) + 1), curve[key], color="#d9480f", label="yours")
         ax.set_xlabel("epoch")
-        ax.set_title(key)
+        ax.set_title(f"{key} on the training data")
         ax.legend(fontsize="small")
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

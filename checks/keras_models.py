@@ -117,8 +117,8 @@ def report_training(student, topic, notes, model, seconds, summary) -> None:
     notes.add(f"the model has {summary['params']:,} parameters")
     peak = student.peak_memory()
     if peak:
-        notes.add(f"peak memory of the process running your code: {peak / 2**20:,.0f} MB "
-                  f"(the limit is {student.memory_limit_mb:,} MB)")
+        notes.add(f"peak memory of the process running your code: {peak / 2**20:,.0f} MB beyond the libraries "
+                  f"loaded for it in advance (the limit is {student.memory_limit_mb:,} MB)")
     notes.curve = learning_curve(model, topic)
     if not notes.curve:
         notes.add("no learning curve: the model holds no History (model.fit records one as model.history)")
