@@ -5,8 +5,9 @@
 grading data is drawn the same way from secret seeds), and measures the trivial baselines. From
 these numbers it proposes:
 
-- ``accuracy_floor``: the best trivial baseline's held-out accuracy (majority class or chance);
-  partial credit for accuracy is linear from it (nothing) to the bar (all);
+- ``accuracy_floor``: the best trivial baseline's held-out accuracy (majority class or chance) plus
+  twice its standard error on the held-out examples (a guesser that is lucky on this sample earns
+  nothing); partial credit for accuracy is linear from it (nothing) to the bar (all);
 - ``accuracy_bar``: the highest bar outside the reference's own noise, the ``quantile`` of its
   accuracies less ``noise`` standard deviations, rounded down to a hundredth, so that a correct
   submission unlucky with its seed still reaches it. A bar the course already sets lower is kept
@@ -37,7 +38,7 @@ import numpy as np
 
 from autograder.course import MANIFEST, Course, CourseError
 
-__all__ = ["Calibration", "baselines", "calibrate", "calibrate_topic", "propose", "to_toml", "write_manifest"]
+__all__ = ["Calibration", "baselines", "calibrate", "calibrate_topic", "guess_floor", "propose", "to_toml", "write_manifest"]
 
 #: The keys ``calibrate`` owns in a ``[[topics]]`` table, in the order it writes them.
 KEYS = ("accuracy_bar", "accuracy_floor", "train_budget", "reference_accuracy", "reference_seconds",
@@ -105,6 +106,16 @@ def baselines(y_train: np.ndarray, y_test: np.ndarray, num_classes: int | None =
     return {"majority class": float(np.mean(y_test == majority)), "chance": 1.0 / k}
 
 
+def guess_floor(best: float, n: int) -> float:
+    """The accuracy a trivial guesser (held-out accuracy ``best``) stays below on ``n`` examples but
+    for bad luck: ``best`` plus twice its binomial standard error, rounded up to a thousandth.
+
+    >>> guess_floor(0.1, 900)
+    0.12
+    """
+    return math.ceil(1000 * (best + 2 * math.sqrt(best * (1 - best) / n)) - 1e-9) / 1000
+
+
 def propose(accuracies: list[float], seconds: list[float], floor: float, *, quantile: float = 0.05,
             noise: float = 2.0, budget_factor: float = 4.0) -> tuple[float, float]:
     """``(accuracy_bar, train_budget)`` from the reference's accuracies and seconds (see the module).
@@ -143,7 +154,7 @@ def calibrate_topic(train: Callable, split, topic: str, *, seeds: int = 5, quant
         curves.append(_history(model))
         log(f"{topic}: seed {seed}: accuracy {accuracies[-1]:.4f} in {seconds[-1]:.1f} s")
     base = baselines(split.y_train, split.y_test, split.num_classes or None)
-    floor = round(max(base.values()), 4)
+    floor = guess_floor(max(base.values()), len(split.y_test))
     bar, budget = propose(accuracies, seconds, floor, quantile=quantile, noise=noise, budget_factor=budget_factor)
     return Calibration(topic, accuracies, seconds, base, curves, bar, floor, budget, bar, budget)
 

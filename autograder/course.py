@@ -45,7 +45,8 @@ class Topic:
     call_budget: float
     train_budget: float | None = None
     accuracy_bar: float | None = None
-    #: the best trivial baseline's held-out accuracy (majority class, chance): partial credit for
+    #: the best trivial baseline's held-out accuracy (majority class, chance) plus twice its standard
+    #: error: partial credit for
     #: accuracy is linear from it (nothing) to the bar (all); measured by ``autograder calibrate``
     accuracy_floor: float | None = None
     #: what ``autograder calibrate`` recorded beside them: ``reference_accuracy``, ``reference_seconds``
