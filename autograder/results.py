@@ -43,6 +43,7 @@ import math
 import re
 import signal
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable
 from xml.etree import ElementTree as ET
@@ -547,10 +548,17 @@ def curve_text(curve: dict) -> list[str]:
 
 
 def curve_png(curve: dict) -> str:
-    """The learning curve as a base64 PNG: loss and accuracy per epoch, the reference's band shaded."""
+    """The learning curve as a base64 PNG: loss and accuracy per epoch, the reference's band shaded.
+    Drawn once per curve however many reports show it (Markdown, HTML, Gradescope)."""
+    return _curve_png(json.dumps(curve, sort_keys=True))
+
+
+@lru_cache(maxsize=32)
+def _curve_png(key: str) -> str:
     import base64
     import io
 
+    curve = json.loads(key)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
