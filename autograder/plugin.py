@@ -156,11 +156,8 @@ class GraderPlugin:
                 feedback = f"{exc.call}: {exc}" if exc.call else str(exc)
                 if status in _TRACEBACK_STATUSES and exc.traceback:
                     feedback += "\n" + exc.traceback
-            elif isinstance(exc, PartialCredit) and round(exc.fraction * max_points, 2) > 0:
-                # to the hundredth of a point, and never all of them: a check that earns all passed
-                earned = min(round(exc.fraction * max_points, 2), round(max_points - 0.01, 2))
-                status, feedback = ("partial", _assertion_text(exc)) if earned > 0 else ("failed", _assertion_text(exc))
-                earned = earned if status == "partial" else None
+            elif isinstance(exc, PartialCredit) and (earned := _share(exc.fraction, max_points)):
+                status, feedback = "partial", _assertion_text(exc)
             elif isinstance(exc, AssertionError):
                 status, feedback = "failed", _assertion_text(exc)
                 if isinstance(exc, Diagnosed):  # a known mistake: name it, and its hint replaces the generic one
@@ -224,6 +221,17 @@ class Notes:
 
 
 _NOTES = pytest.StashKey[Notes]()
+
+
+def _share(fraction: float, max_points: float) -> float | None:
+    """The points a share earns, to the hundredth and never all of them (a check that earns all of
+    them passed); ``None`` when that rounds to nothing.
+
+    >>> _share(0.5, 2), _share(0.999, 2), _share(0.001, 2)
+    (1.0, 1.99, None)
+    """
+    earned = min(round(fraction * max_points, 2), round(max_points - 0.01, 2))
+    return earned if earned > 0 else None
 
 
 def _is_public(path) -> bool:
