@@ -40,6 +40,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import numbers
 import re
 import signal
 from dataclasses import asdict, dataclass, field, fields
@@ -155,7 +156,7 @@ def _series(values) -> list[float]:
         return []
     out = []
     for v in values[:MAX_EPOCHS_SHOWN]:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
             return []
         out.append(round(float(v), 5))
     return out
