@@ -94,7 +94,7 @@ class GraderPlugin:
     @pytest.fixture
     def notes(self, request) -> "Notes":
         """What a check reports whether or not it passes (a training run's accuracy, time, memory and
-        learning curve): shown with its result, before any failure message."""
+        learning curve): ``CheckResult.notes`` and ``learning_curve``, shown with its result."""
         found = request.node.stash.setdefault(_NOTES, Notes())
         return found
 
@@ -175,8 +175,6 @@ class GraderPlugin:
             diagnosis = own_hint = ""
             earned = None
         kept = item.stash.get(_NOTES, None)
-        if kept is not None and kept.lines:
-            feedback = "\n".join(kept.lines) + (f"\n\n{feedback}" if feedback else "")
         hint = item.get_closest_marker("hint")
         vis = item.get_closest_marker("visibility")
         doc = (item.function.__doc__ or "").strip().splitlines()
@@ -194,6 +192,7 @@ class GraderPlugin:
             visibility=vis.args[0] if vis else "visible",
             output=self._output(),
             public=_is_public(item.path),
+            notes="\n".join(kept.lines) if kept is not None else "",
             learning_curve=kept.curve if kept is not None else {},
         )
 

@@ -251,6 +251,10 @@ class CheckResult:
     output: str = ""
     public: bool = False
     diagnosis: str = ""
+    #: what a check measured on the way, whether or not it passed (a training run's seconds against
+    #: its budget, the model's size, peak memory): shown with the result, apart from ``feedback``,
+    #: which stays the same from run to run
+    notes: str = ""
     #: a training run's learning curve, drawn in the feedback: ``loss`` and ``accuracy`` per epoch (what
     #: the student's History claims: feedback only, never a score), and optionally the reference's band,
     #: ``loss_band``/``accuracy_band`` = ``[low per epoch, high per epoch]``
@@ -280,7 +284,7 @@ class CheckResult:
         object.__setattr__(self, "max_points", max_points)
         object.__setattr__(self, "points", earned)
         object.__setattr__(self, "duration", float(self.duration))
-        for name in ("name", "feedback", "hint", "output"):  # student text reaches every report: clean it once, here
+        for name in ("name", "feedback", "hint", "output", "notes"):  # student text reaches every report: clean it once, here
             object.__setattr__(self, name, clean_text(getattr(self, name)))
         object.__setattr__(self, "learning_curve", clean_curve(self.learning_curve))
 
@@ -300,7 +304,7 @@ class CheckResult:
     def message(self) -> str:
         """Feedback, the likely mistake (when diagnosed), then hint: what a student reads for a check
         that did not pass."""
-        parts = [self.feedback.strip()]
+        parts = [self.notes.strip(), self.feedback.strip()]
         if self.diagnosis.strip():
             parts.append(f"Likely mistake: {self.diagnosis.strip()}.")
         if self.hint.strip():
@@ -582,7 +586,7 @@ def _curve_png(key: str) -> str:
 
 def _reported(result: SubmissionResult) -> list[CheckResult]:
     """Checks that report something even when they pass: a training run (its curve, time, memory)."""
-    return [c for c in result.checks if c.learning_curve or (c.passed and c.feedback.strip())]
+    return [c for c in result.checks if c.learning_curve or c.notes.strip()]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -601,7 +605,7 @@ def _gradescope_test_output(check: CheckResult) -> str:
 
 def _gradescope_plain(check: CheckResult) -> str:
     if check.passed:
-        return check.feedback.strip()
+        return "\n\n".join(p for p in (check.notes.strip(), check.feedback.strip()) if p)
     if check.status == "grader_error":
         return f"{GRADER_FAULT[0].upper() + GRADER_FAULT[1:]}: this check could not run and will be graded again.\n\n{check.feedback}".rstrip()
     text = f"{check.label}: {STATUSES[check.status].meaning}."
@@ -846,6 +850,8 @@ def to_markdown(result: SubmissionResult) -> str:
             lines += [f"### {_md_text(c.topic)}: {_md_text(c.title)} — {c.label} "
                       f"({_num(c.points)} / {_num(c.max_points)})", ""]
             lines += [f"*{_sentence(STATUSES[c.status].meaning)}*", ""]
+            if c.notes.strip():
+                lines += [_md_block(c.notes), ""]
             if c.feedback.strip():
                 lines += [_md_block(c.feedback), ""]
             if c.diagnosis.strip():
@@ -863,8 +869,8 @@ def to_markdown(result: SubmissionResult) -> str:
         lines += ["## Training runs", ""]
         for c in reported:
             lines += [f"### {_md_text(c.topic)}: {_md_text(c.title)} — {c.label}", ""]
-            if c.feedback.strip():
-                lines += [_md_block(c.feedback), ""]
+            if c.notes.strip():
+                lines += [_md_block(c.notes), ""]
             if c.learning_curve:
                 lines += [f"![learning curve of {_md_text(c.topic)}](data:image/png;base64,{curve_png(c.learning_curve)})", ""]
     return "\n".join(lines)
@@ -924,16 +930,16 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
         console.print(table)
         # What to fix, in full under the table: the feedback and hint are what a student reads.
         for c in checks:
-            if c.passed and (c.feedback.strip() or c.learning_curve):  # a training run's report
+            if c.passed and (c.notes.strip() or c.learning_curve):  # a training run's report
                 console.print(Text.assemble(("  ✓ ", STATUSES[c.status].style), (c.title, "bold")))
-                for line in [*c.feedback.strip().splitlines(), *curve_text(c.learning_curve)]:
+                for line in [*c.notes.strip().splitlines(), *curve_text(c.learning_curve)]:
                     console.print(Text("      " + line), overflow="fold")
                 continue
             if c.passed or c.status in _UNTOUCHED:  # the table's status line says it all
                 continue
             console.print(Text.assemble(("  ✗ ", STATUSES[c.status].style), (c.title, "bold"), f" ({c.label})"))
             feedback = c.feedback.strip() or STATUSES[c.status].meaning
-            lines = feedback.splitlines()
+            lines = [*c.notes.strip().splitlines(), *feedback.splitlines()]
             for line in lines[:FEEDBACK_LINES]:
                 console.print(Text("      " + line), overflow="fold")
             if len(lines) > FEEDBACK_LINES:
@@ -1003,6 +1009,8 @@ def to_html(result: SubmissionResult) -> str:
         for c in todo:
             parts.append(f'<h3>{e(c.topic)}: {e(c.title)} — <span class="{e(c.status)}">{e(c.label)}</span></h3>')
             parts.append(f"<p><em>{e(_sentence(STATUSES[c.status].meaning))}</em></p>")
+            if c.notes.strip():
+                parts.append(f"<pre>{e(c.notes.rstrip())}</pre>")
             if c.feedback.strip():
                 parts.append(f"<pre>{e(c.feedback.rstrip())}</pre>")
             if c.diagnosis.strip():
@@ -1018,8 +1026,8 @@ def to_html(result: SubmissionResult) -> str:
         parts.append("<h2>Training runs</h2>")
         for c in reported:
             parts.append(f'<h3>{e(c.topic)}: {e(c.title)} — <span class="{e(c.status)}">{e(c.label)}</span></h3>')
-            if c.feedback.strip():
-                parts.append(f"<pre>{e(c.feedback.rstrip())}</pre>")
+            if c.notes.strip():
+                parts.append(f"<pre>{e(c.notes.rstrip())}</pre>")
             if c.learning_curve:
                 parts.append(_curve_img(c))
     parts.append("</body></html>")

@@ -29,7 +29,7 @@ def result():
         CheckResult(id="mlp::test_build", topic="mlp", name="build", max_points=1, status="passed"),
         _partial(),
         CheckResult(id="mlp::test_train_mlp_returns_model", topic="mlp", name="train_mlp returns a model",
-                    max_points=1, status="passed", feedback="training took 3.0 s of a 60 s budget",
+                    max_points=1, status="passed", notes="training took 3.0 s of a 60 s budget",
                     learning_curve=CURVE),
     ], topics=[R.TopicSummary("mlp", "Multilayer perceptrons", 4.0)])
 

@@ -70,8 +70,10 @@ def test_reports_then_fails(notes):
     assert False, "accuracy 10%"
 """)
     ok, bad = got["test_reports"], got["test_reports_then_fails"]
-    assert ok.passed and ok.feedback == "training took 3.0 s of a 60 s budget" and ok.learning_curve == {"loss": [2.0, 1.0]}
-    assert bad.status == "failed" and bad.feedback == "the model has 10 parameters\n\naccuracy 10%"
+    assert ok.passed and ok.notes == "training took 3.0 s of a 60 s budget" and ok.learning_curve == {"loss": [2.0, 1.0]}
+    assert ok.feedback == ""  # measurements vary from run to run; the feedback does not
+    assert (bad.status, bad.notes, bad.feedback) == ("failed", "the model has 10 parameters", "accuracy 10%")
+    assert bad.message().startswith("the model has 10 parameters\n\naccuracy 10%")
 
 
 def test_a_grader_fault_takes_back_a_partial_share(pytester):

@@ -64,12 +64,12 @@ def test_the_self_check_trains_once_and_reports_everything():
     result = grade_submission(ROOT / "solutions", course=COURSE, topics=["mlp"], public_only=True)
     check = _check(result, "test_selfcheck_train_mlp")
     assert check.passed and check.max_points == 0
-    lines = check.feedback.splitlines()
+    lines = check.notes.splitlines()
     assert re.match(r"accuracy \d+\.\d% on 539 public digits it never trained on: \d+\.\d points above the bar of 95%", lines[0])
-    assert re.search(r"training took \d+\.\d s of a \d+ s budget", check.feedback)
-    assert "the model has 50,826 parameters" in check.feedback
+    assert re.search(r"training took \d+\.\d s of a \d+ s budget", check.notes)
+    assert "the model has 50,826 parameters" in check.notes
     if limits.cgroup_support().version:  # the worker's own cgroup: the sandbox measures its peak from outside
-        assert re.search(r"peak memory of the process running your code: [\d,]+ MB", check.feedback)
+        assert re.search(r"peak memory of the process running your code: [\d,]+ MB", check.notes)
     curve = check.learning_curve
     assert len(curve["loss"]) == len(curve["accuracy"]) == 50
     assert len(curve["accuracy_band"][0]) == 50 and curve["accuracy"][-1] > curve["accuracy"][0]
@@ -92,4 +92,4 @@ def test_accuracy_between_the_floor_and_the_bar_earns_partial_credit(tmp_path):
     share = (acc - mlp.accuracy_floor) / (mlp.accuracy_bar - mlp.accuracy_floor)
     assert heldout.points == pytest.approx(share * heldout.max_points, abs=0.02)
     returned = _check(result, "test_train_mlp_returns_model")
-    assert len(returned.learning_curve["loss"]) == 2 and "training took" in returned.feedback
+    assert len(returned.learning_curve["loss"]) == 2 and "training took" in returned.notes
