@@ -180,6 +180,38 @@ def fail(message: str, misconception: Misconception | None = None):
     raise AssertionError(message)
 
 
+class PartialCredit(AssertionError):
+    """A check that earns a share of its points: ``fraction`` strictly between 0 and 1."""
+
+    def __init__(self, message: str, fraction: float):
+        super().__init__(message)
+        self.fraction = fraction
+
+
+def linear_credit(value: float, floor: float, bar: float) -> float:
+    """The share of the points ``value`` earns: 0 at or below ``floor``, 1 at or above ``bar``, linear
+    in between (a held-out accuracy between the best trivial baseline and the bar).
+
+    >>> linear_credit(0.95, 0.1, 0.95), linear_credit(0.1, 0.1, 0.95), round(linear_credit(0.525, 0.1, 0.95), 3)
+    (1.0, 0.0, 0.5)
+    """
+    if bar <= floor:
+        raise ValueError(f"the bar ({bar}) must lie above the floor ({floor})")
+    return float(min(1.0, max(0.0, (value - floor) / (bar - floor))))
+
+
+def assert_at_least(value: float, bar: float, message: str, *, floor: float | None = None) -> None:
+    """Pass when ``value >= bar``; else fail with ``message``, or, given a ``floor``, earn the linear
+    share of the points between the floor and the bar (:func:`linear_credit`): nothing at the floor."""
+    if value >= bar:
+        return
+    share = linear_credit(value, floor, bar) if floor is not None else 0.0
+    if share <= 0:
+        raise AssertionError(message)
+    raise PartialCredit(f"{message} (partial credit: {share:.0%} of the points, linear from the trivial "
+                        f"baseline {floor:.1%} to the bar {bar:.1%})", share)
+
+
 def _cut(text, width: int = 300) -> str:
     text = str(text).strip()
     return text if len(text) <= width else text[: width - 3] + "..."

@@ -348,6 +348,38 @@ def nbgrader(out: Path, assignment: str, topics: tuple[str, ...], force: bool) -
 
 
 @main.command()
+@click.option("--topic", "topics", multiple=True, help="Calibrate only this topic (repeatable); default every topic with an accuracy_bar.")
+@click.option("--seeds", default=5, show_default=True, type=click.IntRange(2, 100), help="Reference training runs per topic (seeds 0, 1, ...).")
+@click.option("--quantile", default=0.05, show_default=True, type=click.FloatRange(0, 1), help="Quantile of the reference's accuracies the bar starts from.")
+@click.option("--noise", default=2.0, show_default=True, type=click.FloatRange(0), help="Standard deviations of the reference's accuracy the bar stays below that quantile.")
+@click.option("--budget-factor", default=4.0, show_default=True, type=click.FloatRange(1), help="train_budget = this times the slowest reference training, rounded up to 5 s.")
+@click.option("--write", is_flag=True, help="Record the numbers in course.toml (only the calibrated keys change).")
+@course_option
+def calibrate(topics: tuple[str, ...], seeds: int, quantile: float, noise: float, budget_factor: float, write: bool) -> None:
+    """Train the reference of each training topic over several seeds, measure the trivial baselines,
+    and propose accuracy bars, floors (partial credit starts there) and training budgets.
+
+    Prints the TOML; --write records it in course.toml.
+    """
+    from autograder import calibrate as cal
+    from autograder.course import MANIFEST
+    from autograder.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    course = _course()
+    found = cal.calibrate(course, list(topics) or None, seeds=seeds, quantile=quantile, noise=noise,
+                          budget_factor=budget_factor, log=lambda line: click.echo(line, err=True))
+    for c in found:
+        click.echo(f"# {c.topic}: reference accuracy {min(c.accuracies):.4f}-{max(c.accuracies):.4f}, "
+                   f"{max(c.seconds):.1f} s at most; baselines " + ", ".join(f"{k} {v:.3f}" for k, v in c.baselines.items())
+                   + f"; highest bar outside the noise {c.highest_bar:g}, least budget {c.least_budget:g} s")
+    click.echo(cal.to_toml(found), nl=False)
+    if write:
+        cal.write_manifest(course.root / MANIFEST, found)
+        click.echo(f"recorded in {course.root / MANIFEST}")
+
+
+@main.command()
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--topic", "topics", multiple=True, help="Grade only this topic (repeatable); default all.")
 @course_option

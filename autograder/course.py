@@ -53,6 +53,14 @@ class Topic:
     call_budget: float
     train_budget: float | None = None
     accuracy_bar: float | None = None
+    #: the best trivial baseline's held-out accuracy (majority class, chance) plus twice its standard
+    #: error: partial credit for
+    #: accuracy is linear from it (nothing) to the bar (all); measured by ``autograder calibrate``
+    accuracy_floor: float | None = None
+    #: what ``autograder calibrate`` recorded beside them: ``reference_accuracy``, ``reference_seconds``
+    #: and the band of the reference's learning curves (``reference_loss_low``/``_high``,
+    #: ``reference_accuracy_low``/``_high``, per epoch)
+    calibration: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -176,6 +184,8 @@ def parse(root: Path) -> Course:
                     call_budget=float(t.get("call_budget", default_budget)),
                     train_budget=float(t["train_budget"]) if "train_budget" in t else None,
                     accuracy_bar=float(t["accuracy_bar"]) if "accuracy_bar" in t else None,
+                    accuracy_floor=float(t["accuracy_floor"]) if "accuracy_floor" in t else None,
+                    calibration={k: v for k, v in t.items() if k.startswith("reference_")},
                 )
             )
         except KeyError as exc:
@@ -191,6 +201,10 @@ def parse(root: Path) -> Course:
             if a != b and (name == other or PurePosixPath(name) in PurePosixPath(other).parents):
                 raise CourseError(f"{path}: {b} = {other!r} is {'' if name == other else 'inside '}{a} = {name!r}; "
                                   "the course's folders must be apart")
+    for t in topics:
+        if t.accuracy_floor is not None and (t.accuracy_bar is None or not t.accuracy_floor < t.accuracy_bar):
+            raise CourseError(f"{path}: topic {t.name!r}: accuracy_floor ({t.accuracy_floor}) must lie below "
+                              f"its accuracy_bar ({t.accuracy_bar})")
     return Course(
         root=root,
         title=head.get("title", "course"),

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from autograder import reference as reference_loader
-from autograder.checking import Diagnosed
+from autograder.checking import Diagnosed, PartialCredit
 from autograder.course import Course
 from autograder.results import GRADER_FAULT, CheckResult
 from autograder.sandbox.proxy import Session, Student, StudentFailure
@@ -91,6 +91,13 @@ class GraderPlugin:
         return Student(self.session, topic.name, topic.call_budget, topic.train_budget)
 
     @pytest.fixture
+    def notes(self, request) -> "Notes":
+        """What a check reports whether or not it passes (a training run's accuracy, time, memory and
+        learning curve): ``CheckResult.notes`` and ``learning_curve``, shown with its result."""
+        found = request.node.stash.setdefault(_NOTES, Notes())
+        return found
+
+    @pytest.fixture
     def judge(self):
         """The judge process that rebuilds student models from data (see ``checks/keras_models.py``)."""
         return self._judge()
@@ -138,6 +145,9 @@ class GraderPlugin:
 
     def _result(self, item, call, report) -> CheckResult:
         status, feedback, diagnosis, own_hint = "passed", "", "", ""
+        points = item.get_closest_marker("points")
+        max_points = float(points.args[0]) if points else 1.0
+        earned = None
         if not report.passed:
             exc = call.excinfo.value if call.excinfo else None
             if isinstance(exc, StudentFailure):
@@ -145,6 +155,8 @@ class GraderPlugin:
                 feedback = f"{exc.call}: {exc}" if exc.call else str(exc)
                 if status in _TRACEBACK_STATUSES and exc.traceback:
                     feedback += "\n" + exc.traceback
+            elif isinstance(exc, PartialCredit) and (earned := _share(exc.fraction, max_points)):
+                status, feedback = "partial", _assertion_text(exc)
             elif isinstance(exc, AssertionError):
                 status, feedback = "failed", _assertion_text(exc)
                 if isinstance(exc, Diagnosed):  # a known mistake: name it, and its hint replaces the generic one
@@ -160,21 +172,25 @@ class GraderPlugin:
         if fault is not None:  # decided from the calls' own status: no check can turn it into a student's failure
             status, feedback = "grader_error", f"{GRADER_FAULT}: {fault.message}"
             diagnosis = own_hint = ""
-        points = item.get_closest_marker("points")
+            earned = None
+        kept = item.stash.get(_NOTES, None)
         hint = item.get_closest_marker("hint")
         doc = (item.function.__doc__ or "").strip().splitlines()
         return CheckResult(
             id=f"{topic_of(item.path)}::{item.name}",
             topic=topic_of(item.path),
             name=doc[0] if doc else item.name.removeprefix("test_").replace("_", " "),
-            max_points=float(points.args[0]) if points else 1.0,
+            max_points=max_points,
             status=status,
+            points=earned,
             feedback=feedback,
             hint=own_hint or (hint.args[0] if hint and status not in ("passed", "grader_error") else ""),
             diagnosis=diagnosis,
             duration=report.duration,
             output=self._output(),
             public=_is_public(item.path),
+            notes="\n".join(kept.lines) if kept is not None else "",
+            learning_curve=kept.curve if kept is not None else {},
         )
 
     def _output(self) -> str:
@@ -185,6 +201,33 @@ class GraderPlugin:
                     parts.append(text if total <= len(text.encode()) else text + f"\n[... {total} bytes in all, cut]")
         out = drop_library_logs("".join(parts))
         return out if len(out) <= OUTPUT_SHOWN else out[:OUTPUT_SHOWN] + "\n[... output cut]"
+
+
+@dataclass
+class Notes:
+    """A check's own report (the ``notes`` fixture): lines of text and, for a training run, its
+    learning curve (``{"loss": [...], "accuracy": [...]}`` per epoch, with the reference's band as
+    ``loss_band``/``accuracy_band`` ``[low, high]``; see :attr:`autograder.results.CheckResult.learning_curve`)."""
+
+    lines: list[str] = field(default_factory=list)
+    curve: dict = field(default_factory=dict)
+
+    def add(self, line: str) -> None:
+        self.lines.append(str(line))
+
+
+_NOTES = pytest.StashKey[Notes]()
+
+
+def _share(fraction: float, max_points: float) -> float | None:
+    """The points a share earns, to the hundredth and never all of them (a check that earns all of
+    them passed); ``None`` when that rounds to nothing.
+
+    >>> _share(0.5, 2), _share(0.999, 2), _share(0.001, 2)
+    (1.0, 1.99, None)
+    """
+    earned = min(round(fraction * max_points, 2), round(max_points - 0.01, 2))
+    return earned if earned > 0 else None
 
 
 def _is_public(path) -> bool:

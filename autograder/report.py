@@ -2,8 +2,9 @@
 
 :func:`class_report` turns the results of every submission into one standalone HTML page
 (``report.html`` of ``autograder grade-all``): score summary, points per topic, three matplotlib
-plots embedded as PNG (score distribution, pass rate per check, time per check) and a short table
-of the weakest checks, the exercises the class struggled with; ``grade-all`` adds the term's
+plots embedded as PNG (score distribution, pass rate per check, time per check), a short table
+of the weakest checks, the exercises the class struggled with, and a table of misconceptions (how
+many submissions made each mistake the checks diagnosed); ``grade-all`` adds the term's
 sections (grades after overrides and late penalty, roster gaps, overrides, similar pairs; see
 :mod:`autograder.term`). Clicking a heading sorts a table. The numbers come from
 :func:`check_stats` and :func:`score_stats`, which are plain functions one can test and reuse.
@@ -36,7 +37,7 @@ from typing import Any, Iterable
 
 from autograder.results import STATUSES, SubmissionResult, TopicSummary
 
-__all__ = ["CheckStat", "ScoreStats", "check_stats", "score_stats", "weakest_table", "class_report", "SORTABLE_JS"]
+__all__ = ["CheckStat", "Misconception", "ScoreStats", "check_stats", "misconception_stats", "score_stats", "weakest_table", "class_report", "SORTABLE_JS"]
 
 SORTABLE_JS = """
 document.querySelectorAll("table.sortable").forEach(function (table) {
@@ -121,6 +122,55 @@ def check_stats(results: Iterable[SubmissionResult]) -> list[CheckStat]:
             s.durations.append(c.duration)
             s.hint = s.hint or c.hint
     return list(stats.values())
+
+
+@dataclass
+class Misconception:
+    """How many submissions one diagnosed mistake was found in (``CheckResult.diagnosis``), and where."""
+
+    name: str
+    submissions: set[str] = field(default_factory=set)
+    checks: Counter = field(default_factory=Counter)
+    hint: str = ""
+
+
+def misconception_stats(results: Iterable[SubmissionResult]) -> list[Misconception]:
+    """Every diagnosis the checks named, most submissions first (ties: first seen first): what the
+    class most often got wrong, by mistake rather than by check.
+
+    >>> from autograder.results import CheckResult, SubmissionResult
+    >>> def sub(name, diagnosis):
+    ...     return SubmissionResult(name, checks=[CheckResult(id="activations::test_softmax", topic="activations",
+    ...         name="softmax", max_points=1, status="failed", diagnosis=diagnosis, hint="Reduce along axis.")])
+    >>> [(m.name, len(m.submissions)) for m in misconception_stats([sub("a", "wrong axis"), sub("b", "wrong axis"), sub("c", "")])]
+    [('wrong axis', 2)]
+    """
+    found: dict[str, Misconception] = {}
+    for r in results:
+        for c in r.checks:
+            if c.diagnosis.strip():
+                m = found.setdefault(c.diagnosis.strip(), Misconception(c.diagnosis.strip(), hint=c.hint))
+                m.submissions.add(r.submission)
+                m.checks[c.id] += 1
+    order = {name: i for i, name in enumerate(found)}
+    return sorted(found.values(), key=lambda m: (-len(m.submissions), order[m.name]))
+
+
+def _misconception_table(results: list[SubmissionResult]) -> list[str]:
+    found = misconception_stats(results)
+    if not found:
+        return []
+    e = html.escape
+    out = ["<h2>Misconceptions</h2>",
+           "<p>The known mistakes the checks recognised, by how many submissions made each: what to teach again.</p>",
+           '<table id="misconceptions" class="sortable"><tr><th>misconception</th><th>submissions</th><th>share</th>'
+           "<th>checks that found it</th><th>hint given</th></tr>"]
+    for m in found:
+        where = ", ".join(f"{cid} ({n})" if n > 1 else cid for cid, n in m.checks.most_common())
+        out.append(f'<tr><td>{e(m.name)}</td><td class="n">{len(m.submissions)}</td>'
+                   f'<td class="n">{100 * len(m.submissions) / len(results):.1f}%</td><td>{e(where)}</td><td>{e(m.hint)}</td></tr>')
+    out.append("</table>")
+    return out
 
 
 def score_stats(results: list[SubmissionResult]) -> ScoreStats:
@@ -272,6 +322,7 @@ def class_report(results: list[SubmissionResult], *, title: str = "Class report"
             "<h2>Weakest checks</h2>",
             "<p>The checks the fewest submissions passed: start the next lesson here.</p>",
             f'<pre id="weakest">{e(weakest_table(stats, k))}</pre>',
+            *_misconception_table(results),
             "<h2>Checks</h2>",
             '<table id="checks" class="sortable"><tr><th>check</th><th>topic</th><th>points</th><th>pass rate</th><th>outcomes</th>'
             "<th>mean time (s)</th><th>hint</th></tr>",

@@ -40,9 +40,11 @@ from __future__ import annotations
 import html
 import json
 import math
+import numbers
 import re
 import signal
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable
 from xml.etree import ElementTree as ET
@@ -57,6 +59,8 @@ __all__ = [
     "timeout_feedback",
     "crash_feedback",
     "clean_text",
+    "clean_curve",
+    "curve_png",
     "GRADER_FAULT",
     "declare_topics",
     "to_gradescope_dict",
@@ -94,6 +98,7 @@ class Status:
 
     @property
     def earns_points(self) -> bool:
+        """Whether the check earns all its points (``passed``); ``partial`` earns the share the check gave."""
         return self.key == "passed"
 
 
@@ -101,6 +106,8 @@ STATUSES: dict[str, Status] = {
     s.key: s
     for s in (
         Status("passed", "passed", "the result matches the reference", "green", None),
+        Status("partial", "partial credit", "the result reaches part of the goal and earns part of the points",
+               "yellow", "failure"),
         Status("failed", "failed", "the code ran but the result is wrong", "red", "failure"),
         Status("error", "error", "the code raised an exception", "magenta", "error"),
         Status("timeout", "timed out", "the call went past its time budget and was stopped", "yellow", "error"),
@@ -111,7 +118,9 @@ STATUSES: dict[str, Status] = {
                "it is graded again", "bold yellow", "error"),
     )
 }
-"""Every outcome a check can have, in report order. Only ``passed`` earns points. ``grader_error``
+"""Every outcome a check can have, in report order. ``passed`` earns all the check's points,
+``partial`` the share the check gave (more than 0, less than all: a held-out accuracy between the
+trivial baseline and the bar), every other outcome none. ``grader_error``
 is the grader's own fault (a sandbox that would not start, a worker killed from outside its own
 limits): never counted as the student's, it makes the score incomplete (see
 :attr:`SubmissionResult.incomplete`)."""
@@ -137,6 +146,43 @@ def clean_text(text: str) -> str:
     if not text:
         return text
     return _CONTROL.sub("", text)
+
+MAX_EPOCHS_SHOWN = 1000
+
+
+def _series(values) -> list[float]:
+    """Finite numbers only, at most :data:`MAX_EPOCHS_SHOWN` of them (a claimed curve is untrusted data)."""
+    if not isinstance(values, (list, tuple)):
+        return []
+    out = []
+    for v in values[:MAX_EPOCHS_SHOWN]:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+            return []
+        out.append(round(float(v), 5))
+    return out
+
+
+def clean_curve(curve) -> dict:
+    """A learning curve reduced to what reports draw: ``loss``/``accuracy`` lists of finite numbers and
+    their ``*_band`` ``[low, high]`` pairs; anything else (wrong types, nan, a million epochs) is dropped.
+
+    >>> clean_curve({"loss": [1.0, 0.5, float("nan")], "accuracy": [0.5, 0.9], "evil": "<script>"})
+    {'accuracy': [0.5, 0.9]}
+    """
+    if not isinstance(curve, dict):
+        return {}
+    out: dict = {}
+    for key in ("loss", "accuracy"):
+        values = _series(curve.get(key))
+        if values:
+            out[key] = values
+        band = curve.get(f"{key}_band")
+        if isinstance(band, (list, tuple)) and len(band) == 2:
+            low, high = _series(band[0]), _series(band[1])
+            if low and len(low) == len(high):
+                out[f"{key}_band"] = [low, high]
+    return out if ("loss" in out or "accuracy" in out) else {}
+
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 """When a student may see a check's result (Gradescope's vocabulary)."""
@@ -186,9 +232,10 @@ def crash_feedback(returncode: int | None) -> str:
 class CheckResult:
     """The outcome of one check on one submission.
 
-    ``points`` is what the check earned: ``max_points`` when it passed, 0 otherwise (partial credit
-    is per check). Leave it out to have it derived from ``status``; a value that disagrees is an error,
-    so a check that did not pass can never carry points.
+    ``points`` is what the check earned: ``max_points`` when it passed, the share the check gave when
+    it is ``partial`` (required, strictly between 0 and ``max_points``), 0 otherwise. Leave it out to
+    have it derived from ``status``; a value that disagrees is an error, so a check that did not pass
+    can never carry points, nor a partial one all of them.
     """
 
     id: str
@@ -204,6 +251,14 @@ class CheckResult:
     output: str = ""
     public: bool = False
     diagnosis: str = ""
+    #: what a check measured on the way, whether or not it passed (a training run's seconds against
+    #: its budget, the model's size, peak memory): shown with the result, apart from ``feedback``,
+    #: which stays the same from run to run
+    notes: str = ""
+    #: a training run's learning curve, drawn in the feedback: ``loss`` and ``accuracy`` per epoch (what
+    #: the student's History claims: feedback only, never a score), and optionally the reference's band,
+    #: ``loss_band``/``accuracy_band`` = ``[low per epoch, high per epoch]``
+    learning_curve: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -215,7 +270,13 @@ class CheckResult:
         max_points = float(self.max_points)
         if not math.isfinite(max_points) or max_points < 0:
             raise ValueError(f"check {self.id!r}: max_points must be finite and >= 0, got {self.max_points!r}")
-        earned = max_points if STATUSES[self.status].earns_points else 0.0
+        if self.status == "partial":
+            earned = float(self.points) if self.points is not None else math.nan
+            if not 0 < earned < max_points:  # nan fails too: a partial check must say what it earned
+                raise ValueError(f"check {self.id!r} is partial and so earns more than 0 and less than "
+                                 f"{max_points:g} points, not {self.points!r}")
+        else:
+            earned = max_points if STATUSES[self.status].earns_points else 0.0
         if self.points is not None and float(self.points) != earned:
             raise ValueError(
                 f"check {self.id!r} is {self.status} and so earns {earned:g} points, not {self.points!r}"
@@ -223,8 +284,9 @@ class CheckResult:
         object.__setattr__(self, "max_points", max_points)
         object.__setattr__(self, "points", earned)
         object.__setattr__(self, "duration", float(self.duration))
-        for name in ("name", "feedback", "hint", "output"):  # student text reaches every report: clean it once, here
+        for name in ("name", "feedback", "hint", "output", "notes"):  # student text reaches every report: clean it once, here
             object.__setattr__(self, name, clean_text(getattr(self, name)))
+        object.__setattr__(self, "learning_curve", clean_curve(self.learning_curve))
 
     @property
     def passed(self) -> bool:
@@ -242,7 +304,7 @@ class CheckResult:
     def message(self) -> str:
         """Feedback, the likely mistake (when diagnosed), then hint: what a student reads for a check
         that did not pass."""
-        parts = [self.feedback.strip()]
+        parts = [self.notes.strip(), self.feedback.strip()]
         if self.diagnosis.strip():
             parts.append(f"Likely mistake: {self.diagnosis.strip()}.")
         if self.hint.strip():
@@ -409,8 +471,10 @@ class SubmissionResult:
 
 
 def _num(x: float) -> str:
-    """Points without a useless ``.0``: 2.0 -> '2', 2.5 -> '2.5'."""
-    return f"{x:g}" if float(x) != int(x) else str(int(x))
+    """Points without a useless ``.0``, to two decimals (partial credit): 2.0 -> '2', 2.5 -> '2.5',
+    1.23456 -> '1.23'."""
+    x = round(float(x), 2)
+    return f"{x:g}" if x != int(x) else str(int(x))
 
 
 def _score_line(result: SubmissionResult) -> str:
@@ -452,6 +516,79 @@ def _untouched(checks: list[CheckResult]) -> str | None:
     return "not_submitted" if statuses == {"not_submitted"} else "not_attempted"
 
 
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], low: float | None = None, high: float | None = None) -> str:
+    """One character per value (at most 40, evenly picked), from ▁ (``low``) to █ (``high``).
+
+    >>> sparkline([0.0, 0.5, 1.0])
+    '▁▅█'
+    """
+    if not values:
+        return ""
+    if len(values) > 40:
+        values = [values[round(i * (len(values) - 1) / 39)] for i in range(40)]
+    low = min(values) if low is None else low
+    high = max(values) if high is None else high
+    span = (high - low) or 1.0
+    return "".join(_SPARKS[min(7, max(0, round(7 * (v - low) / span)))] for v in values)
+
+
+def curve_text(curve: dict) -> list[str]:
+    """The learning curve in words: per metric a sparkline from the first to the last epoch, and where
+    the last epoch stands against the reference's band."""
+    lines = []
+    for key in ("loss", "accuracy"):
+        values = curve.get(key)
+        if not values:
+            continue
+        line = f"{key} per epoch ({len(values)}): {values[0]:.3g} {sparkline(values)} {values[-1]:.3g}"
+        band = curve.get(f"{key}_band")
+        if band:
+            at = min(len(values), len(band[0])) - 1
+            line += f"; the reference's seeds at epoch {at + 1}: {band[0][at]:.3g}-{band[1][at]:.3g}"
+        lines.append(line)
+    return lines
+
+
+def curve_png(curve: dict) -> str:
+    """The learning curve as a base64 PNG: loss and accuracy per epoch, the reference's band shaded.
+    Drawn once per curve however many reports show it (Markdown, HTML, Gradescope)."""
+    return _curve_png(json.dumps(curve, sort_keys=True))
+
+
+@lru_cache(maxsize=32)
+def _curve_png(key: str) -> str:
+    import base64
+    import io
+
+    curve = json.loads(key)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    keys = [k for k in ("loss", "accuracy") if curve.get(k)]
+    fig = Figure(figsize=(3.4 * len(keys), 2.4), dpi=90, layout="constrained")
+    FigureCanvasAgg(fig)
+    for ax, key in zip(fig.subplots(1, len(keys), squeeze=False)[0], keys):
+        band = curve.get(f"{key}_band")
+        if band:
+            epochs = range(1, len(band[0]) + 1)
+            ax.fill_between(epochs, band[0], band[1], color="#9ecae1", alpha=0.6, label="reference (seeds)")
+        ax.plot(range(1, len(curve[key]) + 1), curve[key], color="#d9480f", label="yours")
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{key} on the training data")
+        ax.legend(fontsize="small")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _reported(result: SubmissionResult) -> list[CheckResult]:
+    """Checks that report something even when they pass: a training run (its curve, time, memory)."""
+    return [c for c in result.checks if c.learning_curve or c.notes.strip()]
+
+
 # --------------------------------------------------------------------------------------------------
 # Gradescope results.json
 # --------------------------------------------------------------------------------------------------
@@ -460,8 +597,15 @@ SCHEMA_FILE = "gradescope_results.schema.json"
 
 
 def _gradescope_test_output(check: CheckResult) -> str:
+    if check.learning_curve:  # Markdown (the test's output_format): the text fenced, the curve drawn
+        text = _md_block(_gradescope_plain(check)) if _gradescope_plain(check) else ""
+        return f"{text}\n\n![learning curve](data:image/png;base64,{curve_png(check.learning_curve)})".strip()
+    return _gradescope_plain(check)
+
+
+def _gradescope_plain(check: CheckResult) -> str:
     if check.passed:
-        return check.feedback.strip()
+        return "\n\n".join(p for p in (check.notes.strip(), check.feedback.strip()) if p)
     if check.status == "grader_error":
         return f"{GRADER_FAULT[0].upper() + GRADER_FAULT[1:]}: this check could not run and will be graded again.\n\n{check.feedback}".rstrip()
     text = f"{check.label}: {STATUSES[check.status].meaning}."
@@ -497,6 +641,7 @@ def to_gradescope_dict(
                     "output": _gradescope_test_output(c),
                     "visibility": c.visibility,
                     "tags": [c.topic],
+                    **({"output_format": "md"} if c.learning_curve else {}),
                 }
             )
     output = f"Score: {_score_line(result)}."
@@ -705,16 +850,29 @@ def to_markdown(result: SubmissionResult) -> str:
             lines += [f"### {_md_text(c.topic)}: {_md_text(c.title)} — {c.label} "
                       f"({_num(c.points)} / {_num(c.max_points)})", ""]
             lines += [f"*{_sentence(STATUSES[c.status].meaning)}*", ""]
+            if c.notes.strip():
+                lines += [_md_block(c.notes), ""]
             if c.feedback.strip():
                 lines += [_md_block(c.feedback), ""]
             if c.diagnosis.strip():
                 lines += [f"**Likely mistake:** {_md_text(c.diagnosis)}.", ""]
             if c.hint.strip():
                 lines += [f"**Hint:** {_md_text(c.hint)}", ""]
+            if c.learning_curve:
+                lines += [f"![learning curve of {_md_text(c.topic)}](data:image/png;base64,{curve_png(c.learning_curve)})", ""]
             if c.output.strip():
                 lines += ["Your code printed:", "", _md_block(c.output), ""]
     elif result.checks and not skipped:
         lines += ["Every check passed.", ""]
+    reported = [c for c in _reported(result) if c.passed or c.topic in skipped]
+    if reported:
+        lines += ["## Training runs", ""]
+        for c in reported:
+            lines += [f"### {_md_text(c.topic)}: {_md_text(c.title)} — {c.label}", ""]
+            if c.notes.strip():
+                lines += [_md_block(c.notes), ""]
+            if c.learning_curve:
+                lines += [f"![learning curve of {_md_text(c.topic)}](data:image/png;base64,{curve_png(c.learning_curve)})", ""]
     return "\n".join(lines)
 
 
@@ -772,15 +930,22 @@ def render_table(result: SubmissionResult, console: Any = None, *, public_only: 
         console.print(table)
         # What to fix, in full under the table: the feedback and hint are what a student reads.
         for c in checks:
+            if c.passed and (c.notes.strip() or c.learning_curve):  # a training run's report
+                console.print(Text.assemble(("  ✓ ", STATUSES[c.status].style), (c.title, "bold")))
+                for line in [*c.notes.strip().splitlines(), *curve_text(c.learning_curve)]:
+                    console.print(Text("      " + line), overflow="fold")
+                continue
             if c.passed or c.status in _UNTOUCHED:  # the table's status line says it all
                 continue
             console.print(Text.assemble(("  ✗ ", STATUSES[c.status].style), (c.title, "bold"), f" ({c.label})"))
             feedback = c.feedback.strip() or STATUSES[c.status].meaning
-            lines = feedback.splitlines()
+            lines = [*c.notes.strip().splitlines(), *feedback.splitlines()]
             for line in lines[:FEEDBACK_LINES]:
                 console.print(Text("      " + line), overflow="fold")
             if len(lines) > FEEDBACK_LINES:
                 console.print(Text(f"      ... ({len(lines) - FEEDBACK_LINES} more lines)"), style="dim")
+            for line in curve_text(c.learning_curve):
+                console.print(Text("      " + line), overflow="fold")
             if c.diagnosis.strip():
                 console.print(Text.assemble(("      Likely mistake: ", "yellow"), c.diagnosis.strip() + "."),
                               overflow="fold")
@@ -804,10 +969,15 @@ _CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
 pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
-.passed{color:#17803d}.failed,.error,.crashed{color:#b42318}.timeout{color:#a15c00}
+.passed{color:#17803d}.failed,.error,.crashed{color:#b42318}.timeout,.partial{color:#a15c00}
 .not_attempted,.not_submitted{color:#666}
 .grader_error{color:#a15c00;font-weight:bold}
 """
+
+
+def _curve_img(c: CheckResult) -> str:
+    alt = html.escape("; ".join(curve_text(c.learning_curve)), quote=True)
+    return f'<p><img alt="{alt}" src="data:image/png;base64,{curve_png(c.learning_curve)}"></p>'
 
 
 def to_html(result: SubmissionResult) -> str:
@@ -839,13 +1009,26 @@ def to_html(result: SubmissionResult) -> str:
         for c in todo:
             parts.append(f'<h3>{e(c.topic)}: {e(c.title)} — <span class="{e(c.status)}">{e(c.label)}</span></h3>')
             parts.append(f"<p><em>{e(_sentence(STATUSES[c.status].meaning))}</em></p>")
+            if c.notes.strip():
+                parts.append(f"<pre>{e(c.notes.rstrip())}</pre>")
             if c.feedback.strip():
                 parts.append(f"<pre>{e(c.feedback.rstrip())}</pre>")
             if c.diagnosis.strip():
                 parts.append(f"<p><strong>Likely mistake:</strong> {e(c.diagnosis.strip())}.</p>")
             if c.hint.strip():
                 parts.append(f"<p><strong>Hint:</strong> {e(c.hint.strip())}</p>")
+            if c.learning_curve:
+                parts.append(_curve_img(c))
             if c.output.strip():
                 parts.append(f"<p>Your code printed:</p><pre>{e(c.output.rstrip())}</pre>")
+    reported = [c for c in _reported(result) if c.passed]
+    if reported:
+        parts.append("<h2>Training runs</h2>")
+        for c in reported:
+            parts.append(f'<h3>{e(c.topic)}: {e(c.title)} — <span class="{e(c.status)}">{e(c.label)}</span></h3>')
+            if c.notes.strip():
+                parts.append(f"<pre>{e(c.notes.rstrip())}</pre>")
+            if c.learning_curve:
+                parts.append(_curve_img(c))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

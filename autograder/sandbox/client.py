@@ -507,6 +507,24 @@ class Sandbox:
             self._kill()
             raise SandboxStartError(f"the worker could not get a cgroup of its own: {exc}") from exc
 
+    def peak_memory(self) -> int | None:
+        """The most memory (bytes) the current worker has used, as the kernel counts it (never the
+        worker's own word): its cgroup's peak, else the peak resident size of its process
+        (``VmHWM``); ``None`` when neither is known."""
+        if self.cgroup is not None:
+            peak = self.cgroup.peak_memory()
+            if peak:
+                return peak
+        pid = self.host_pid or (self.proc.pid if isinstance(self.proc, subprocess.Popen) else None)
+        try:
+            status = Path(f"/proc/{pid}/status").read_text() if pid else ""
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return None
+
     def _fork_from_zygote(self) -> None:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()

@@ -229,6 +229,13 @@ class WorkerCgroup:
             out["memory"] = ev.get("max", 0) + ev.get("oom_kill", 0)
         return out
 
+    def peak_memory(self) -> int:
+        """The most memory (bytes) the worker's cgroup has held: its processes and its tmpfs files,
+        beyond what it shares with the fork server it came from; 0 when the kernel does not say."""
+        if self.version == 1:
+            return _int(self.folders["memory"] / "memory.max_usage_in_bytes")
+        return _int(self.folders[""] / "memory.peak")
+
     def remove(self) -> None:
         """Kill whatever is left in the cgroup and remove it."""
         kill_until_gone(self.pids, tries=50, pause=0.01)

@@ -150,6 +150,15 @@ class Student:
     def submitted(self) -> bool:
         return self._module in self._session.submitted
 
+    @property
+    def memory_limit_mb(self) -> int:
+        return self._session.memory_mb
+
+    def peak_memory(self) -> int | None:
+        """The most memory (bytes) the sandbox's worker has used so far, measured from outside it
+        (see :meth:`autograder.sandbox.client.Sandbox.peak_memory`); ``None`` when unknown."""
+        return self._session.sandbox.peak_memory()
+
     def once(self, key: str, factory):
         """``factory()`` computed once per submission and shared by the checks that ask for ``key``
         (e.g. one training run judged by several checks). A failure is remembered too."""

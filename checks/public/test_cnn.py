@@ -1,14 +1,16 @@
 """Self-checks for ``cnn``: output sizes, one small convolution worked by hand, the builder's contract.
 
-Cheap (no training); the hidden checks grade random images, strides, padding, pooling and
+Cheap, but for one short training run in a self-check only (``selfcheck``, never graded: grading
+trains once, in the hidden checks, on data students can't have); the hidden checks grade random images, strides, padding, pooling and
 ``train_cnn`` on held-out images.
 """
 
 import numpy as np
 import pytest
 
-from keras_models import judged, keras_budget, layer_kinds
+from keras_models import judged, keras_budget, layer_kinds, selfcheck_training
 from autograder.checking import assert_close
+from autograder.datasets import make_shapes
 
 
 @pytest.mark.points(1)
@@ -48,3 +50,11 @@ def test_build_cnn_is_a_convolutional_classifier(student, judge, topic):
         kinds = layer_kinds(summary)
         assert "Conv2D" in kinds, f"{call} has layers {kinds}; a convolutional network needs Conv2D layers"
         assert not summary["compiled"], f"{call} returned a compiled model; a builder leaves compiling to the caller"
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Use convolutions, train several epochs, softmax output with sparse categorical cross-entropy; compare your curve with the reference's band.")
+def test_selfcheck_train_cnn(student, judge, topic, notes):
+    """train_cnn on public images: accuracy against the bar, time, size, memory and learning curve"""
+    selfcheck_training(student, judge, topic, notes, "train_cnn", make_shapes(), "images")

@@ -1,6 +1,7 @@
 """Self-checks for ``mlp``: the builders' output layers and the loss ``compile_model`` picks.
 
-Cheap (no training). Each model is judged as data by the judge process (rebuilt from Keras's
+Cheap, but for one short training run in a self-check only (``selfcheck``, never graded: grading
+trains once, in the hidden checks, on data students can't have). Each model is judged as data by the judge process (rebuilt from Keras's
 built-in layers), never by asking it about itself. The hidden checks also grade the hidden layers, parameter counts and
 ``train_mlp`` on held-out digits.
 """
@@ -10,7 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from keras_models import judged, keras_budget
+from keras_models import judged, keras_budget, selfcheck_training
+from autograder.datasets import load_digits
 
 
 @pytest.mark.points(1)
@@ -51,3 +53,11 @@ def test_compile_model_softmax_loss(student, judge, topic):
         assert got is not None and math.isclose(got, expected, rel_tol=1e-3), \
             f"{call} compiled with loss {summary['loss']!r}, which gives {got} on integer labels and softmax probabilities; " \
             f"expected {expected:.4f} (sparse categorical cross-entropy)"
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("Fit long enough (dozens of epochs on this small set), with a softmax output and sparse categorical cross-entropy on the integer labels; compare your curve with the reference's band.")
+def test_selfcheck_train_mlp(student, judge, topic, notes):
+    """train_mlp on public digits: accuracy against the bar, time, size, memory and learning curve"""
+    selfcheck_training(student, judge, topic, notes, "train_mlp", load_digits(), "digits")

@@ -1,14 +1,16 @@
 """Self-checks for ``rnn``: one cell step worked by hand, the first step of ``rnn_forward``, the builder.
 
-Cheap (no training); the hidden checks grade random weights, every step, the three cells and
+Cheap, but for one short training run in a self-check only (``selfcheck``, never graded: grading
+trains once, in the hidden checks, on data students can't have); the hidden checks grade random weights, every step, the three cells and
 ``train_rnn`` on held-out sequences.
 """
 
 import numpy as np
 import pytest
 
-from keras_models import judged, keras_budget, layer_kinds, recurrent_kinds
+from keras_models import judged, keras_budget, layer_kinds, recurrent_kinds, selfcheck_training
 from autograder.checking import assert_close
+from autograder.datasets import make_sequences
 
 
 @pytest.mark.points(1)
@@ -53,3 +55,11 @@ def test_build_rnn_default_lstm(student, judge, topic):
         assert "LSTM" in recurrent_kinds(summary), \
             f"{call} has layers {kinds}; the default cell='lstm' needs an LSTM layer"
         assert not summary["compiled"], f"{call} returned a compiled model; a builder leaves compiling to the caller"
+
+
+@pytest.mark.selfcheck
+@pytest.mark.points(0)
+@pytest.mark.hint("A gated cell (LSTM or GRU) remembers the early marker; train enough epochs with a softmax output; compare your curve with the reference's band.")
+def test_selfcheck_train_rnn(student, judge, topic, notes):
+    """train_rnn on public sequences: accuracy against the bar, time, size, memory and learning curve"""
+    selfcheck_training(student, judge, topic, notes, "train_rnn", make_sequences(), "sequences")
