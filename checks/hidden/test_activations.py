@@ -37,6 +37,11 @@ def _softmax_no_keepdims(z, axis=-1):
     return e / e.sum(axis=axis)
 
 
+def _softmax_whole_sum(z, axis=-1):
+    e = np.exp(np.asarray(z, dtype=float) - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e)
+
+
 def _softmax_no_shift(z, axis=-1):
     e = np.exp(np.asarray(z, dtype=float))
     return e / e.sum(axis=axis, keepdims=True)
@@ -79,6 +84,10 @@ SOFTMAX_MISTAKES = (
     Misconception("the max or the sum reduced without keepdims", _softmax_no_keepdims,
                   "z.max(axis=axis) drops that axis, so z - max broadcasts against the wrong one: use "
                   "keepdims=True in the max and in the sum."),
+    Misconception("normalised by the sum of the whole array (no axis)",
+_softmax_whole_sum,
+                  "np.sum(e) without an axis adds up every example's numbers: normalise each example over its "
+                  "own classes, np.sum(e, axis=axis, keepdims=True)."),
     Misconception("softmax applied twice (softmax of probabilities)", lambda z, axis=-1: _softmax(_softmax(z, axis), axis),
                   "Apply exp and normalise once: softmax of probabilities squashes them towards uniform."),
 )

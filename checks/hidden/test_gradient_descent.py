@@ -55,6 +55,13 @@ def _cubic_mix(x):
     return float(np.sum(x**3) + np.sum(np.sin(x)) + x.flat[0] * x.flat[-1])
 
 
+def _cubic_gradient(x):
+    grad = 3 * x**2 + np.cos(x)
+    grad.flat[0] += x.flat[-1]
+    grad.flat[-1] += x.flat[0]
+    return grad
+
+
 def _forward_difference(x, h=1e-5):
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
@@ -68,6 +75,8 @@ NUMERICAL_GRADIENT_MISTAKES = (
     Misconception("forward differences (f(x + h) - f(x)) / h", _forward_difference,
                   "Forward differences are only accurate to O(h); central differences "
                   "(f(x + h) - f(x - h)) / 2h are accurate to O(h^2)."),
+    Misconception("central differences divided by h instead of 2h", lambda x: 2.0 * _cubic_gradient(x),
+                  "x + h and x - h lie 2h apart: divide their difference by 2h."),
 )
 HISTORY_NO_X0 = Misconception("the history without the starting point x0", None,
                               "Record x0 first, then every point after a step: n_steps + 1 points in all.")
@@ -78,6 +87,9 @@ def _aliased(t, last, x0):
     return last
 
 
+HISTORY_NO_LAST = Misconception("the history without the final point", None,
+                                "Append each new x after its step (x0 before the loop): the last point visited "
+                                "belongs in the history too, n_steps + 1 points in all.")
 HISTORY_ALIASED = Misconception("the history holds the same array again and again", _aliased,
                                 "x -= ... changes the one array you keep appending: append a copy (or compute a "
                                 "new x = x - ...), so that each entry keeps its own point.")
@@ -156,8 +168,11 @@ def test_gradient_descent_converges_on_a_quadratic(student):
     x_final, history = student.gradient_descent(fn("probe:quadratic_grad"), x0, lr, n)
     expected = np.stack([3 + (x0 - 3) * (1 - 2 * lr) ** t for t in range(n + 1)])
     if len(history) != n + 1:
-        fail(f"{call} returned a history of {len(history)} points; expected {n + 1} (x0 and one per step)",
-             HISTORY_NO_X0 if len(history) == n else None)
+        short = None
+        if len(history) == n:
+            starts_at_x0 = np.shape(history[0]) == x0.shape and np.allclose(history[0], x0)
+            short = HISTORY_NO_LAST if starts_at_x0 else HISTORY_NO_X0
+        fail(f"{call} returned a history of {len(history)} points; expected {n + 1} (x0 and one per step)", short)
     for t in (0, 1, n):
         assert_close(history[t], expected[t], call, what=f"returned history[{t}] =",
                      misconceptions=(HISTORY_ALIASED,), args=(t, np.asarray(history[-1], dtype=float), x0))
