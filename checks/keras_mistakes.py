@@ -125,6 +125,10 @@ WRONG_LOSS_FOR_OUTPUT = Misconception(
 MODEL_NOT_COMPILED = Misconception(
     "compile_model returns a model that is not compiled", None,
     "Call model.compile(optimizer=..., loss=..., metrics=[...]) and return the model.")
+RETURNS_HISTORY = Misconception(
+    "the History returned instead of the model", None,
+    "model.fit(...) returns a History (the losses per epoch); the trained model is the object you called "
+    "fit on: return the model.")
 WRONG_OPTIMIZER = Misconception(
     "the wrong optimizer or learning rate", None,
     "compile_model uses keras.optimizers.Adam(learning_rate=learning_rate), with the argument it is given.")
@@ -253,11 +257,24 @@ def _pool_stride_one(image, pool_size=2):
                      for i in range(image.shape[0] - p + 1)])
 
 
+def _pool_from_zero(image, pool_size=2):
+    image = np.asarray(image, dtype=float)
+    p = pool_size
+    h, w = image.shape[0] // p * p, image.shape[1] // p * p
+    return np.maximum(image[:h, :w].reshape(h // p, p, w // p, p).max(axis=(1, 3)), 0.0)
+
+
 POOL_MISTAKES = (
     Misconception("overlapping windows (stride 1 instead of the pool size)", _pool_stride_one,
                   "MaxPooling2D's stride is the pool size by default: the p x p blocks don't overlap, so the "
                   "output is about p times smaller along each side."),
+    Misconception("each block's maximum started at 0", _pool_from_zero,
+                  "A block of negative numbers has a negative maximum: start from the block's first value "
+                  "(or use block.max()), not from 0."),
 )
+VALID_SIZE_NO_PLUS_ONE = Misconception(
+    "the first position not counted: (n - k) // s without the + 1", None,
+    "The kernel fits first at position 0, then once per stride step: floor((n - k) / s) + 1 positions.")
 FLOAT_SIZE = Misconception(
     "a size returned as a float", None,
     "np.floor and np.ceil return floats: a size is an int (use // for the floor, and -(-n // s) for the ceiling).")
@@ -278,6 +295,8 @@ def size_mistake(got, n: int, k: int, s: int, padding: str) -> Misconception | N
         return FLOAT_SIZE
     if padding == "same" and value.shape == () and value == (n + 2 * (k // 2) - k) // s + 1:
         return SAME_SIZE_FROM_HALF_KERNEL
+    if padding == "valid" and value.shape == () and value == (n - k) // s:
+        return VALID_SIZE_NO_PLUS_ONE
     return None
 
 
@@ -293,11 +312,17 @@ def rnn_mistakes(reference) -> tuple:
     def time_first(X, h0, Wx, Wh, b):
         return np.swapaxes(reference.rnn_forward(X, h0, Wx, Wh, b), 0, 1)
 
+    def from_h0(X, h0, Wx, Wh, b):
+        return np.stack([reference.rnn_cell_forward(X[:, t], h0, Wx, Wh, b) for t in range(np.shape(X)[1])], axis=1)
+
     return (
         Misconception("the recurrent kernel transposed (h_prev @ Wh.T)", transposed,
                       "Keras's layout: row i of Wh holds the weights from previous unit i, so h_prev multiplies "
                       "Wh from the left (h_prev @ Wh), like x_t @ Wx."),
         Misconception(STATES_TIME_FIRST.name, time_first, STATES_TIME_FIRST.hint),
+        Misconception("every step started from h0 (the state not carried)", from_h0,
+                      "The memory of an RNN is its state: feed each step's new h into the next step "
+                      "(h = cell(x_t, h)), starting from h0 only at t = 0."),
     )
 
 

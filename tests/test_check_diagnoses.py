@@ -99,9 +99,15 @@ def test_numpy_variants_of_cnn_and_rnn(km):
     assert km.size_mistake(5, 8, 4, 2, "same") is km.SAME_SIZE_FROM_HALF_KERNEL  # (8 + 2*2 - 4) // 2 + 1, not ceil(8 / 2)
     rng = np.random.default_rng(0)
     X, h0, Wx, Wh, b = rng.normal(size=(3, 6, 2)), rng.normal(size=(3, 4)), rng.normal(size=(2, 4)), rng.normal(size=(4, 4)), rng.normal(size=4)
-    transposed, time_first = km.rnn_mistakes(rnn)
+    transposed, time_first, from_h0 = km.rnn_mistakes(rnn)
     assert np.allclose(transposed.variant(X, h0, Wx, Wh, b), rnn.rnn_forward(X, h0, Wx, Wh.T, b))
     assert time_first.variant(X, h0, Wx, Wh, b).shape == (6, 3, 4)
+    assert np.allclose(from_h0.variant(X, h0, Wx, Wh, b)[:, 0], rnn.rnn_forward(X, h0, Wx, Wh, b)[:, 0])
+    assert not np.allclose(from_h0.variant(X, h0, Wx, Wh, b), rnn.rnn_forward(X, h0, Wx, Wh, b))
+    pool_overlap, pool_from_zero = km.POOL_MISTAKES
+    negative = -1.0 - np.arange(16.0).reshape(4, 4)
+    assert np.allclose(pool_from_zero.variant(negative, 2), 0.0) and pool_overlap.variant(negative, 2).shape == (3, 3)
+    assert km.size_mistake(25, 28, 3, 1, "valid") is km.VALID_SIZE_NO_PLUS_ONE
 
 
 def test_gradient_mistakes(km):
