@@ -331,7 +331,8 @@ STATES_TIME_FIRST = Misconception(
     "Keras keeps the batch axis first: stack the states along axis 1, (batch, timesteps, units).")
 TANH_OVERFLOWS = Misconception(
     "tanh written with exp, which overflows at large |z|", None,
-    "(e^z - e^-z) / (e^z + e^-z) is inf / inf = nan once |z| is large: np.tanh is stable for any input.")
+    "e^z overflows to inf once |z| is large, and (e^z - e^-z) / (e^z + e^-z) becomes inf / inf = nan: np.tanh "
+    "is stable for any input.")
 CELL_IGNORED = Misconception(
     "the cell argument not mapped to its layer", None,
     "Each cell name has its own Keras layer: 'simple' -> SimpleRNN, 'lstm' -> LSTM, 'gru' -> GRU.")
