@@ -2,7 +2,8 @@
 
 Every diagnosis here is worked out on the trusted side: from the judge's summary of a model (its
 layers, activations, loss and ``from_logits`` as rebuilt from data, ``keras_models.judged``) or from
-the values a check has already compared, never from what the student's process says about itself.
+the values a check has already compared, never from what the student's process says about itself
+(an exception's text, read by ``keras_ops_only``, only chooses the hint of a check that fails anyway).
 A check calls ``fail(message, misconception)`` (``autograder.checking``) with what it found, so the
 feedback names the mistake and gives its own hint instead of the check's generic one.
 """
@@ -54,8 +55,6 @@ def keras_ops_only(call: str):
 def gradient_mistake(grad, expected) -> Misconception | None:
     """What a wrong gradient of an activation says, compared with the right one: nan/inf where the
     right one is finite (an overflow inside the graph), or wrong only where x = 0 (abs's slope)."""
-    import numpy as np
-
     try:
         g, e = np.asarray(grad, dtype=float), np.asarray(expected, dtype=float)
     except (TypeError, ValueError):
