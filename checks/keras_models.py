@@ -12,6 +12,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from keras_mistakes import RETURNS_HISTORY
+
+from autograder.checking import fail
 
 _ACTIVATION_LAYERS = {"Softmax": "softmax", "ReLU": "relu"}
 
@@ -30,7 +33,8 @@ def judged(student, judge, model, call: str, *, x=None, loss_on=None) -> dict:
     ``loss_on=(y_true, y_pred)``: also evaluate the compiled loss on them (``loss_value``)."""
     verdict = judge.judge(model_data(student, model), x=x, loss_on=loss_on)
     if "refused" in verdict:
-        raise AssertionError(f"{call} {verdict['refused']}" if verdict.get("not_a_model") else f"{call}: {verdict['refused']}")
+        message = f"{call} {verdict['refused']}" if verdict.get("not_a_model") else f"{call}: {verdict['refused']}"
+        fail(message, RETURNS_HISTORY if verdict.get("not_a_model") and "a History" in verdict["refused"] else None)
     return verdict
 
 

@@ -22,7 +22,11 @@ epoch: a steady fall is right, a crawl means "larger", a zig-zag or an explosion
   the video's "drunk man stumbling downhill" instead shuffles the data, splits it into mini-batches
   and takes one step per batch, using that batch's gradient as a cheap estimate. The weights are
   updated after *every batch*; an *epoch* is one pass over the whole data set (so one epoch makes
-  ``ceil(N / batch_size)`` updates).
+  ``ceil(N / batch_size)`` updates). Each epoch shuffles again, in a new order: with the same order
+  every epoch the same batches pull the weights the same way each time.
+  To follow training, record the cost of the *whole* data set after each epoch: one batch's cost is
+  a noisy sample of it, and Keras's ``History`` reports something else again (the mean of the batch
+  losses met during the epoch, while the weights kept changing).
 * **Momentum.** A velocity accumulates past gradients, ``v ← μ v - η g``, ``θ ← θ + v`` (the rule of
   ``keras.optimizers.SGD(learning_rate=η, momentum=μ)``), which smooths the zig-zag of plain steps.
 

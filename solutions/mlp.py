@@ -61,10 +61,14 @@ def build_mlp(input_dim, num_classes, hidden_units=(64,), activation="relu"):
         hidden_units: the width of each hidden Dense layer, in order (may be empty).
         activation: the activation of the hidden layers.
 
+    The Dense layers are exactly these; ``BatchNormalization`` and ``Dropout`` layers between them are
+    allowed (the grader counts the parameters of the Dense layers only, and every layer must be one of
+    Keras's built-in layers).
+
     >>> model = build_mlp(64, 10, hidden_units=(32, 16))
     >>> model.output_shape, model.layers[-1].activation.__name__
     ((None, 10), 'softmax')
-    >>> model.count_params()  # (64*32 + 32) + (32*16 + 16) + (16*10 + 10)
+    >>> sum(layer.count_params() for layer in model.layers if isinstance(layer, keras.layers.Dense))
     2778
     """
     ### BEGIN SOLUTION a Sequential stack: an Input, one Dense per hidden width, then a softmax Dense

@@ -11,7 +11,8 @@ Only the last two checks need TensorFlow, so its import is paid once.
 import numpy as np
 import pytest
 
-from autograder.checking import Misconception, assert_close, assert_no_warnings, assert_unchanged
+from autograder.checking import Misconception, assert_close, assert_no_warnings, assert_unchanged, fail
+from keras_mistakes import NUMPY_ON_KERAS_TENSORS, gradient_mistake, keras_ops_only
 
 KERAS_BUDGET = 90  # seconds: the first Keras call imports TensorFlow in the sandbox
 EXTREMES = np.array([-1000.0, -745.0, -100.0, -1.0, 0.0, 1.0, 100.0, 745.0, 1000.0])
@@ -34,6 +35,11 @@ def _softmax_no_keepdims(z, axis=-1):
     z = np.asarray(z, dtype=float)
     e = np.exp(z - z.max(axis=axis))
     return e / e.sum(axis=axis)
+
+
+def _softmax_whole_sum(z, axis=-1):
+    e = np.exp(np.asarray(z, dtype=float) - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e)
 
 
 def _softmax_no_shift(z, axis=-1):
@@ -78,6 +84,10 @@ SOFTMAX_MISTAKES = (
     Misconception("the max or the sum reduced without keepdims", _softmax_no_keepdims,
                   "z.max(axis=axis) drops that axis, so z - max broadcasts against the wrong one: use "
                   "keepdims=True in the max and in the sum."),
+    Misconception("normalised by the sum of the whole array (no axis)",
+_softmax_whole_sum,
+                  "np.sum(e) without an axis adds up every example's numbers: normalise each example over its "
+                  "own classes, np.sum(e, axis=axis, keepdims=True)."),
     Misconception("softmax applied twice (softmax of probabilities)", lambda z, axis=-1: _softmax(_softmax(z, axis), axis),
                   "Apply exp and normalise once: softmax of probabilities squashes them towards uniform."),
 )
@@ -187,10 +197,11 @@ def test_keras_activations_match_numpy(student, reference):
     for name, scale in (("sigmoid", 0.5), ("softmax", 0.5), ("softmax", 100.0)):
         x, W, b, z = _exact_layer(rng, 6, 5, 4, scale)
         call = f"Dense(4, activation={name}_keras) with logits in [{z.min():g}, {z.max():g}]"
-        got = student.probe("keras_dense_output", getattr(student, f"{name}_keras"), x, W, b, budget=KERAS_BUDGET)
+        with keras_ops_only(call):
+            got = student.probe("keras_dense_output", getattr(student, f"{name}_keras"), x, W, b, budget=KERAS_BUDGET)
         assert_close(got, getattr(reference, name)(z), call, rtol=1e-5, atol=1e-6, what="gave")
     z = rng.normal(scale=2.0, size=(3, 3)).astype("float32")
-    with student.budget(KERAS_BUDGET):
+    with student.budget(KERAS_BUDGET), keras_ops_only("softmax_keras(3x3 tensor, axis=0)"):
         got = student.softmax_keras(z, axis=0)
         assert_close(got, reference.softmax(z.astype(float), axis=0), "softmax_keras(3x3 tensor, axis=0)",
                      rtol=1e-5, atol=1e-6)
@@ -205,12 +216,20 @@ def test_keras_activations_finite_gradients(student, reference):
     value, grad = student.probe("keras_value_and_grad", student.sigmoid_keras, z, budget=KERAS_BUDGET)
     call = "sigmoid_keras([-1000, -745, -100, -1, 0, 1, 100, 745, 1000])"
     assert_close(value, reference.sigmoid(z), call, rtol=1e-5, atol=1e-6)
-    assert grad is not None, f"{call}: no gradient flows back to the input; use keras.ops only"
-    assert_close(grad, reference.sigmoid_derivative(z), f"the gradient of {call}", rtol=1e-4, atol=1e-6, what="is")
+    _assert_gradient(grad, reference.sigmoid_derivative(z), call)
     z = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
     call = "softmax_keras([[1000, 0, -1000], [1, 2, 3]])"
     value, grad = student.probe("keras_value_and_grad", student.softmax_keras, z, budget=KERAS_BUDGET)
     assert_close(value, reference.softmax(z), call, rtol=1e-5, atol=1e-6)
-    assert grad is not None, f"{call}: no gradient flows back to the input; use keras.ops only"
     # Every row sums to 1 whatever z is, so the gradient of the sum is exactly 0 (and never nan).
-    assert_close(grad, np.zeros_like(z), f"the gradient of sum({call})", atol=1e-5, what="is")
+    _assert_gradient(grad, np.zeros_like(z), call, summed=True)
+
+
+def _assert_gradient(grad, expected, call: str, *, summed: bool = False) -> None:
+    if grad is None:
+        fail(f"{call}: no gradient flows back to the input; use keras.ops only", NUMPY_ON_KERAS_TENSORS)
+    what = f"the gradient of sum({call})" if summed else f"the gradient of {call}"
+    try:
+        assert_close(grad, expected, what, rtol=1e-4, atol=1e-5 if summed else 1e-6, what="is")
+    except AssertionError as exc:
+        fail(str(exc), gradient_mistake(grad, expected))

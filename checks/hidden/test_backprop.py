@@ -81,8 +81,8 @@ def _sig(z):
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def _forward_variant(X, params, axis=1, shift=True):
-    h = _sig(X @ params["W1"] + params["b1"])
+def _forward_variant(X, params, axis=1, shift=True, hidden=None):
+    h = (hidden or _sig)(X @ params["W1"] + params["b1"])
     z2 = h @ params["W2"] + params["b2"]
     e = np.exp(z2 - z2.max(axis=axis, keepdims=True) if shift else z2)
     return e / e.sum(axis=axis, keepdims=True)
@@ -105,6 +105,10 @@ FORWARD_MISTAKES = (
                   lambda X, params: _forward_variant(X, params, axis=0),
                   "Each example's probabilities sum to 1: normalise every row over its classes (axis=-1), "
                   "not each class over the batch."),
+    Misconception("relu in the hidden layer instead of the sigmoid",
+                  lambda X, params: _forward_variant(X, params, hidden=lambda z: np.maximum(z, 0.0)),
+                  "This network's hidden layer is h = sigmoid(X @ W1 + b1), and backward's slope h (1 - h) "
+                  "belongs to that sigmoid."),
     Misconception("softmax without the max shift", lambda X, params: _forward_variant(X, params, shift=False),
                   "Logits of about ±1000 overflow np.exp: subtract each row's maximum before exp (the "
                   "stable softmax of the activations topic)."),

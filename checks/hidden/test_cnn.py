@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from keras_models import accuracy, judged, keras_budget, layer_kinds, predictions, report_training, trained
-from autograder.checking import assert_at_least, assert_close
+from autograder.checking import assert_at_least, assert_close, fail
+from keras_mistakes import NO_CONVOLUTION, POOL_MISTAKES, assert_output, conv_mistakes, size_mistake
 from autograder.datasets import make_shapes
 
 #: Secret seed of the held-out images: shapes no student has seen (the public default differs).
@@ -49,9 +50,11 @@ def test_conv2d_output_size_grid(student, reference):
                     expected = reference.conv2d_output_size(n, k, s, padding)
                     call = f"conv2d_output_size({n}, {k}, stride={s}, padding={padding!r})"
                     value = np.asarray(got)
-                    assert value.shape == () and value == expected, f"{call} returned {got!r}; expected {expected}"
-                    assert value.dtype.kind in "iu", \
-                        f"{call} returned {got!r} of type {type(got).__name__}; expected the int {expected}"
+                    if not (value.shape == () and value == expected):
+                        fail(f"{call} returned {got!r}; expected {expected}", size_mistake(got, n, k, s, padding))
+                    if value.dtype.kind not in "iu":
+                        fail(f"{call} returned {got!r} of type {type(got).__name__}; expected the int {expected}",
+                             size_mistake(got, n, k, s, padding))
 
 
 @pytest.mark.points(1)
@@ -62,7 +65,8 @@ def test_conv2d_forward_valid(student, reference):
     for shape, kshape in (((7, 9), (3, 2)), ((6, 5), (2, 4)), ((5, 5), (3, 3))):
         image, kernel = rng.normal(size=shape), rng.normal(size=kshape)
         call = f"conv2d_forward(image {shape}, kernel {kshape})"
-        assert_close(student.conv2d_forward(image, kernel), reference.conv2d_forward(image, kernel), call)
+        assert_close(student.conv2d_forward(image, kernel), reference.conv2d_forward(image, kernel), call,
+                     misconceptions=conv_mistakes(reference), args=(image, kernel))
 
 
 @pytest.mark.points(1)
@@ -73,7 +77,8 @@ def test_conv2d_forward_stride(student, reference):
     for shape, kshape, stride in (((8, 11), (3, 3), 2), ((9, 10), (2, 4), 3), ((7, 7), (3, 2), 2)):
         image, kernel = rng.normal(size=shape), rng.normal(size=kshape)
         call = f"conv2d_forward(image {shape}, kernel {kshape}, stride={stride})"
-        assert_close(student.conv2d_forward(image, kernel, stride), reference.conv2d_forward(image, kernel, stride), call)
+        assert_close(student.conv2d_forward(image, kernel, stride), reference.conv2d_forward(image, kernel, stride), call,
+                     misconceptions=conv_mistakes(reference), args=(image, kernel, stride))
 
 
 @pytest.mark.points(1)
@@ -86,7 +91,8 @@ def test_conv2d_forward_same_padding(student, reference):
         image, kernel = rng.normal(size=shape), rng.normal(size=kshape)
         call = f"conv2d_forward(image {shape}, kernel {kshape}, stride={stride}, padding='same')"
         assert_close(student.conv2d_forward(image, kernel, stride, "same"),
-                     reference.conv2d_forward(image, kernel, stride, "same"), call)
+                     reference.conv2d_forward(image, kernel, stride, "same"), call,
+                     misconceptions=conv_mistakes(reference), args=(image, kernel, stride, "same"))
 
 
 @pytest.mark.points(1)
@@ -98,7 +104,8 @@ def test_max_pool2d_random(student, reference):
     for shape, p in (((6, 8), 2), ((7, 9), 2), ((9, 7), 3), ((5, 5), 1)):
         image = rng.normal(size=shape) - 3.0  # mostly negative: a maximum that starts from 0 is wrong
         call = f"max_pool2d(image {shape}, pool_size={p})"
-        assert_close(student.max_pool2d(image, p), reference.max_pool2d(image, p), call)
+        assert_close(student.max_pool2d(image, p), reference.max_pool2d(image, p), call,
+                     misconceptions=POOL_MISTAKES, args=(image, p))
 
 
 # -- the model --------------------------------------------------------------------------------------
@@ -111,10 +118,7 @@ def test_build_cnn_contract(student, judge, topic):
     with keras_budget(student, topic):
         call = "build_cnn((32, 32, 3), 7)"
         summary = judged(student, judge, student.build_cnn((32, 32, 3), 7), call)
-        assert summary["input_shape"] == [None, 32, 32, 3], f"{call} takes input of shape {summary['input_shape']}; expected [None, 32, 32, 3]"
-        assert summary["output_shape"] == [None, 7], f"{call} gives output of shape {summary['output_shape']}; expected [None, 7]"
-        assert summary["last_activation"] == "softmax", f"{call} ends in activation {summary['last_activation']!r}; expected 'softmax'"
-        assert not summary["compiled"], f"{call} returned a compiled model; a builder leaves compiling to the caller"
+        assert_output(summary, call, input_shape=[None, 32, 32, 3], units=7, activation="softmax")
 
 
 @pytest.mark.points(1)
@@ -127,7 +131,8 @@ def test_build_cnn_convolutional(student, judge, topic):
         summary = judged(student, judge, student.build_cnn((28, 28, 1), 5), call)
         kinds = layer_kinds(summary)
         convs = [i for i, kind in enumerate(kinds) if kind == "Conv2D"]
-        assert convs, f"{call} has layers {kinds}; a convolutional network needs Conv2D layers"
+        if not convs:
+            fail(f"{call} has layers {kinds}; a convolutional network needs Conv2D layers", NO_CONVOLUTION)
         dense = [i for i, kind in enumerate(kinds) if kind == "Dense"]
         assert not dense or convs[0] < dense[0], f"{call} has layers {kinds}; the convolutions come before the Dense layers"
         assert summary["params"] <= PARAMETER_BUDGET, \

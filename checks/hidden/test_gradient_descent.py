@@ -55,6 +55,13 @@ def _cubic_mix(x):
     return float(np.sum(x**3) + np.sum(np.sin(x)) + x.flat[0] * x.flat[-1])
 
 
+def _cubic_gradient(x):
+    grad = 3 * x**2 + np.cos(x)
+    grad.flat[0] += x.flat[-1]
+    grad.flat[-1] += x.flat[0]
+    return grad
+
+
 def _forward_difference(x, h=1e-5):
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
@@ -68,6 +75,8 @@ NUMERICAL_GRADIENT_MISTAKES = (
     Misconception("forward differences (f(x + h) - f(x)) / h", _forward_difference,
                   "Forward differences are only accurate to O(h); central differences "
                   "(f(x + h) - f(x - h)) / 2h are accurate to O(h^2)."),
+    Misconception("central differences divided by h instead of 2h", lambda x: 2.0 * _cubic_gradient(x),
+                  "x + h and x - h lie 2h apart: divide their difference by 2h."),
 )
 HISTORY_NO_X0 = Misconception("the history without the starting point x0", None,
                               "Record x0 first, then every point after a step: n_steps + 1 points in all.")
@@ -78,6 +87,9 @@ def _aliased(t, last, x0):
     return last
 
 
+HISTORY_NO_LAST = Misconception("the history without the final point", None,
+                                "Append each new x after its step (x0 before the loop): the last point visited "
+                                "belongs in the history too, n_steps + 1 points in all.")
 HISTORY_ALIASED = Misconception("the history holds the same array again and again", _aliased,
                                 "x -= ... changes the one array you keep appending: append a copy (or compute a "
                                 "new x = x - ...), so that each entry keeps its own point.")
@@ -108,6 +120,20 @@ ERROR_SIGN = Misconception("the error written y - p: every step climbs the cost"
 DROP_LAST = Misconception("the last, smaller batch skipped", None,
                           "When N is not a multiple of batch_size the last batch is smaller; it must still be used, "
                           "or its examples are never learnt from.")
+SAME_SHUFFLE = Misconception("the same shuffle in every epoch", None,
+                             "Each epoch must shuffle the data again, differently: a generator seeded with the same "
+                             "number gives the same order every time (seed + epoch, or one generator for all epochs).")
+LAST_BATCH_COST = Misconception("the cost of the last mini-batch recorded instead of the full-data cost", None,
+                                "After each epoch, compute the cost on the WHOLE data set with the weights as they are "
+                                "then; one batch's cost is a noisy sample of it.")
+RUNNING_MEAN_COST = Misconception("the running mean of the batch costs recorded instead of the full-data cost", None,
+                                  "Keras's History averages the batch losses met during the epoch, with weights that "
+                                  "kept changing; here each epoch records the cost of the whole data set with the "
+                                  "weights at the end of the epoch.")
+SUMMED_COST = Misconception("the losses summed instead of averaged", None,
+                            "The cost is the MEAN of the per-example losses over the data set, not their sum.")
+COST_BEFORE_EPOCH = Misconception("the cost recorded before the epoch's updates", None,
+                                  "Record the cost after the epoch's updates, with the weights the epoch ends with.")
 FULL_BATCH = Misconception("one update per epoch (full-batch gradient descent)", None,
                            "Mini-batch training steps after EVERY batch, using that batch's mean gradient; an "
                            "epoch is one pass over the data, not one update.")
@@ -142,8 +168,11 @@ def test_gradient_descent_converges_on_a_quadratic(student):
     x_final, history = student.gradient_descent(fn("probe:quadratic_grad"), x0, lr, n)
     expected = np.stack([3 + (x0 - 3) * (1 - 2 * lr) ** t for t in range(n + 1)])
     if len(history) != n + 1:
-        fail(f"{call} returned a history of {len(history)} points; expected {n + 1} (x0 and one per step)",
-             HISTORY_NO_X0 if len(history) == n else None)
+        short = None
+        if len(history) == n:
+            starts_at_x0 = np.shape(history[0]) == x0.shape and np.allclose(history[0], x0)
+            short = HISTORY_NO_LAST if starts_at_x0 else HISTORY_NO_X0
+        fail(f"{call} returned a history of {len(history)} points; expected {n + 1} (x0 and one per step)", short)
     for t in (0, 1, n):
         assert_close(history[t], expected[t], call, what=f"returned history[{t}] =",
                      misconceptions=(HISTORY_ALIASED,), args=(t, np.asarray(history[-1], dtype=float), x0))
@@ -253,9 +282,29 @@ def test_minibatches_shuffled_and_seeded(student):
 # -- train_logistic_regression --------------------------------------------------------------------
 
 
+def _cost_mistake(student) -> Misconception | None:
+    """What the student's costs are, when not the full-data cost: found on the tiny data set, where the
+    batches of each epoch can be worked out from the (w, b) the student's training ends with."""
+    w, b, costs = student.train_logistic_regression(_TINY_X, _TINY_Y, _TINY_LR, _TINY_EPOCHS, _TINY_BATCH, 0)
+    got = np.append(np.asarray(w, dtype=float).ravel(), np.asarray(b, dtype=float).ravel())
+    path = _tiny_path(got)
+    try:
+        costs = np.asarray(costs, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if path is None or costs.shape != (_TINY_EPOCHS,):
+        return None
+    variants = _cost_variants(path)
+    for key, misconception in (("last_batch", LAST_BATCH_COST), ("running_mean", RUNNING_MEAN_COST),
+                               ("summed", SUMMED_COST), ("before_epoch", COST_BEFORE_EPOCH)):
+        if np.allclose(costs, variants[key], rtol=1e-6, atol=1e-9):
+            return misconception
+    return None
+
+
 @pytest.mark.points(1)
-@pytest.mark.hint("Record one cost per epoch, the mean binary cross-entropy; it should fall as the neuron learns, "
-                  "and the same seed must give the same result.")
+@pytest.mark.hint("Record one cost per epoch: the mean binary cross-entropy of the whole data set with the weights "
+                  "at the end of that epoch; it should fall as the neuron learns, and the same seed must give the same result.")
 def test_train_logistic_regression_learns(student):
     """train_logistic_regression learns: one falling cost per epoch, held-out accuracy, reproducible"""
     X, y, X_test, y_test = _linear_data()
@@ -267,10 +316,11 @@ def test_train_logistic_regression_learns(student):
     costs = np.asarray(costs, dtype=float)
     assert costs.shape == (epochs,), f"{call} returned {costs.size} costs; expected one per epoch ({epochs})"
     assert np.all(np.isfinite(costs)), f"{call} returned costs {show(costs)}, which hold nan or inf"
-    assert costs[-1] < 0.8 * costs[0], f"{call} returned costs {show(costs)} that do not fall"
     final = _bce_cost(X, y, np.asarray(w, dtype=float), float(np.asarray(b).ravel()[0]))
-    assert abs(costs[-1] - final) <= 0.1 * final + 0.02, (
-        f"{call}: the last cost is {costs[-1]:.4f}, but the mean binary cross-entropy of the returned w, b on the data is {final:.4f}")
+    if not np.isclose(costs[-1], final, rtol=1e-6, atol=1e-9):
+        fail(f"{call}: the last cost is {costs[-1]:.6f}, but the mean binary cross-entropy of the returned w, b on "
+             f"the whole data set is {final:.6f}", _cost_mistake(student))
+    assert costs[-1] < 0.8 * costs[0], f"{call} returned costs {show(costs)} that do not fall"
     acc = float(np.mean(((X_test @ np.asarray(w, dtype=float) + float(np.asarray(b).ravel()[0])) > 0) == y_test))
     assert acc >= 0.85, f"{call}: held-out accuracy of the returned w, b is {acc:.3f}; expected at least 0.85"
     with student.global_seed(1):
@@ -279,45 +329,109 @@ def test_train_logistic_regression_learns(student):
     assert_close(costs2, costs, call + " called a second time", rtol=1e-9, atol=1e-12, what="returned costs")
 
 
-def _every_epoch(X, y, lr: float, batch_size: int, *, sign: float = 1.0, drop_last: bool = False
-                 ) -> list[tuple[np.ndarray, float]]:
-    """(w, b) after one epoch of per-batch updates from zero, for every possible shuffle (``sign=-1``:
-    the error written y - p; ``drop_last``: the last, smaller batch skipped)."""
-    outcomes = []
-    for order in itertools.permutations(range(len(X))):
-        idx = np.array(order)
-        w, b = np.zeros(X.shape[1]), 0.0
-        stop = len(X) - len(X) % batch_size if drop_last else len(X)
-        for start in range(0, stop, batch_size):
-            Xb, yb = X[idx[start : start + batch_size]], y[idx[start : start + batch_size]]
-            err = sign * (_sigmoid(Xb @ w + b) - yb)
-            w, b = w - lr * Xb.T @ err / len(yb), b - lr * float(np.mean(err))
-        outcomes.append((w, b))
-    return outcomes
+#: The tiny data set on which every possible shuffle of mini-batch training is worked out here.
+_TINY_X = np.array([[1.0, -0.5], [-1.2, 0.3], [0.4, 2.0], [-0.7, -1.5], [2.0, 0.8]])
+_TINY_Y = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+_TINY_LR, _TINY_BATCH, _TINY_EPOCHS = 0.5, 2, 3
+_TINY_CALL = ("train_logistic_regression(X of shape (5, 2), y = [1, 0, 1, 0, 1], learning_rate=0.5, epochs=3, "
+              "batch_size=2, seed=0)")
+
+
+def _splits(n: int, batch_size: int, drop_last: bool = False) -> list[tuple[tuple[int, ...], ...]]:
+    """Every distinct way to cut a shuffle of n examples into consecutive batches (the order inside a
+    batch does not change its mean gradient); ``drop_last``: the last, smaller batch left out."""
+    seen = {}
+    for order in itertools.permutations(range(n)):
+        stop = n - n % batch_size if drop_last else n
+        split = tuple(tuple(sorted(order[i : i + batch_size])) for i in range(0, stop, batch_size))
+        seen.setdefault(split, None)
+    return list(seen)
+
+
+def _epoch(w, b, split, X, y, lr: float, sign: float = 1.0):
+    """(w, b) of many runs at once (rows of w, entries of b) after one epoch over the batches of ``split``."""
+    for batch in split:
+        Xb, yb = X[list(batch)], y[list(batch)]
+        err = sign * (_sigmoid(w @ Xb.T + b[:, None]) - yb)  # (runs, batch)
+        w, b = w - lr * err @ Xb / len(batch), b - lr * err.mean(axis=1)
+    return w, b
+
+
+def _every_path(X, y, lr: float, batch_size: int, epochs: int, *, sign: float = 1.0, drop_last: bool = False):
+    """``(paths, finals)``: every sequence of per-epoch batch splits from w = 0, b = 0, and the (w, b)
+    each ends at, as rows ``[w..., b]`` (``sign=-1``: the error written y - p; ``drop_last``: the last,
+    smaller batch skipped)."""
+    splits = _splits(len(X), batch_size, drop_last)
+    paths, w, b = [()], np.zeros((1, X.shape[1])), np.zeros(1)
+    for _ in range(epochs):
+        ends = [_epoch(w, b, split, X, y, lr, sign) for split in splits]
+        paths = [path + (split,) for split in splits for path in paths]
+        w = np.concatenate([e[0] for e in ends])
+        b = np.concatenate([e[1] for e in ends])
+    return paths, np.column_stack([w, b])
+
+
+def _matching(got, paths, finals) -> list:
+    if got.shape != finals.shape[1:]:
+        return []
+    close = np.all(np.isclose(finals, got, rtol=1e-5, atol=1e-8), axis=1)
+    return [paths[i] for i in np.flatnonzero(close)]
+
+
+def _tiny_path(got):
+    """The per-epoch batch splits that give ``got`` = [w..., b] after _TINY_EPOCHS epochs, or None."""
+    found = _matching(got, *_every_path(_TINY_X, _TINY_Y, _TINY_LR, _TINY_BATCH, _TINY_EPOCHS))
+    return found[0] if found else None
+
+
+def _cost_variants(path):
+    """The costs of each epoch of ``path`` as the contract asks (the whole data set after the epoch) and
+    as the known mistakes record them: {name: list of costs}."""
+    X, y, lr = _TINY_X, _TINY_Y, _TINY_LR
+    w, b = np.zeros((1, 2)), np.zeros(1)
+    out = {"full": [], "last_batch": [], "running_mean": [], "summed": [], "before_epoch": []}
+    for split in path:
+        out["before_epoch"].append(_bce_cost(X, y, w[0], b[0]))
+        batch_costs = []
+        for batch in split:
+            Xb, yb = X[list(batch)], y[list(batch)]
+            batch_costs.append((_bce_cost(Xb, yb, w[0], b[0]), len(batch)))
+            w, b = _epoch(w, b, (batch,), X, y, lr)
+        full = _bce_cost(X, y, w[0], b[0])
+        out["full"].append(full)
+        out["summed"].append(full * len(X))
+        out["last_batch"].append(batch_costs[-1][0])
+        out["running_mean"].append(sum(c * n for c, n in batch_costs) / len(X))
+    return out
 
 
 @pytest.mark.points(1)
 @pytest.mark.hint("Mini-batch gradient descent updates w and b after every batch (the last, smaller one too), "
-                  "with the mean gradient of that batch: one epoch makes ceil(N / batch_size) updates.")
+                  "with the mean gradient of that batch, and shuffles the data again at the start of every epoch.")
 def test_train_logistic_regression_updates_after_every_batch(student):
-    """one epoch of train_logistic_regression makes one update per mini-batch"""
-    X = np.array([[1.0, -0.5], [-1.2, 0.3], [0.4, 2.0], [-0.7, -1.5], [2.0, 0.8]])
-    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
-    lr = 0.5
-    call = "train_logistic_regression(X of shape (5, 2), y = [1, 0, 1, 0, 1], learning_rate=0.5, epochs=1, batch_size=2, seed=0)"
-    w, b, _ = student.train_logistic_regression(X, y, lr, 1, 2, 0)
+    """each epoch of train_logistic_regression makes one update per mini-batch, in a new shuffled order"""
+    X, y, lr = _TINY_X, _TINY_Y, _TINY_LR
+    w, b, _ = student.train_logistic_regression(X, y, lr, _TINY_EPOCHS, _TINY_BATCH, 0)
     got = np.append(np.asarray(w, dtype=float).ravel(), np.asarray(b, dtype=float).ravel())
-    outcomes = [np.append(ow, ob) for ow, ob in _every_epoch(X, y, lr, 2)]
-    if got.shape == outcomes[0].shape and any(np.allclose(got, o, rtol=1e-5, atol=1e-8) for o in outcomes):
+    paths, finals = _every_path(X, y, lr, _TINY_BATCH, _TINY_EPOCHS)
+    found_paths = _matching(got, paths, finals)
+    if any(len(set(path)) > 1 for path in found_paths):
         return
-    err = _sigmoid(np.zeros(5)) - y
-    one_step = np.append(-lr * X.T @ err / 5, -lr * np.mean(err))
-    full_batch = got.shape == one_step.shape and np.allclose(got, one_step, rtol=1e-5)
-    note = " (that is one full-batch step: update after every batch, not once per epoch)" if full_batch else ""
+    if found_paths:
+        unshuffled = tuple(tuple(range(i, min(i + _TINY_BATCH, len(X)))) for i in range(0, len(X), _TINY_BATCH))
+        same = NOT_SHUFFLED if found_paths[0][0] == unshuffled else SAME_SHUFFLE
+        fail(f"{_TINY_CALL} returned (w, b) = {show(got)}: every epoch used the very same batches "
+             f"{[list(batch) for batch in found_paths[0][0]]}; expected the data shuffled again, differently, each epoch",
+             same)
+    w_full, b_full = np.zeros((1, 2)), np.zeros(1)
+    for _ in range(_TINY_EPOCHS):
+        w_full, b_full = _epoch(w_full, b_full, (tuple(range(len(X))),), X, y, lr)
+    full_batch = got.shape == (3,) and np.allclose(got, np.append(w_full[0], b_full[0]), rtol=1e-5)
+    note = " (that is full-batch gradient descent: update after every batch, not once per epoch)" if full_batch else ""
     found = FULL_BATCH if full_batch else None
     for misconception, kwargs in ((ERROR_SIGN, {"sign": -1.0}), (DROP_LAST, {"drop_last": True})):
-        variants = [np.append(ow, ob) for ow, ob in _every_epoch(X, y, lr, 2, **kwargs)]
-        if found is None and got.shape == variants[0].shape and any(np.allclose(got, v, rtol=1e-5, atol=1e-8) for v in variants):
+        if found is None and _matching(got, *_every_path(X, y, lr, _TINY_BATCH, _TINY_EPOCHS, **kwargs)):
             found = misconception
-    fail(f"{call} returned (w, b) = {show(got)}{note}; expected the result of 3 updates, one per batch "
-         f"of sizes 2, 2, 1 in some shuffled order, e.g. {show(outcomes[0])}", found)
+    example = finals[next(i for i, path in enumerate(paths) if len(set(path)) == _TINY_EPOCHS)]
+    fail(f"{_TINY_CALL} returned (w, b) = {show(got)}{note}; expected the result of 3 epochs of 3 updates, one per "
+         f"batch of sizes 2, 2, 1, in a new shuffled order each epoch, e.g. {show(example)}", found)

@@ -14,6 +14,7 @@ import pytest
 from autograder.checking import Misconception, as_number, assert_close, assert_no_warnings, diagnose, fail, show
 from autograder.sandbox import probes
 from autograder.sandbox.proxy import fn
+from keras_mistakes import LOSS_RETURNS_MEAN, LOSS_UNCLIPPED, keras_ops_only
 
 KERAS_BUDGET = 90  # seconds: the first Keras call imports TensorFlow in the sandbox
 
@@ -247,8 +248,9 @@ def test_categorical_crossentropy_keras_in_compiled_model(student, reference):
     W = (0.5 * rng.normal(size=(5, 3))).astype("float32")
     b = (0.1 * rng.normal(size=3)).astype("float32")
     y = _one_hot(rng.integers(0, 3, size=16), 3).astype("float32")
-    before, after = student.probe("keras_compiled_loss", student.categorical_crossentropy_keras, x, y, W, b,
-                                  budget=KERAS_BUDGET)
+    with keras_ops_only("model.compile(loss=categorical_crossentropy_keras) on a softmax layer"):
+        before, after = student.probe("keras_compiled_loss", student.categorical_crossentropy_keras, x, y, W, b,
+                                      budget=KERAS_BUDGET)
     x64, y64 = x.astype(float), y.astype(float)
     p = probes.softmax(x64 @ W + b)
     expected_before = float(np.mean(reference.categorical_crossentropy(y64, p)))
@@ -270,7 +272,14 @@ def test_categorical_crossentropy_keras_per_example(student, reference):
     y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]], dtype="float32")
     y_pred = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.2, 0.3, 0.5], [0.1, 0.6, 0.3]], dtype="float32")
     call = "categorical_crossentropy_keras([[1, 0, 0], [0, 1, 0], ...], [[0, 1, 0], [0, 1, 0], [0.2, 0.3, 0.5], ...])"
-    with student.budget(KERAS_BUDGET):
+    with student.budget(KERAS_BUDGET), keras_ops_only(call):
         got = student.categorical_crossentropy_keras(y_true, y_pred)
     expected = reference.categorical_crossentropy(y_true.astype(float), y_pred.astype(float))
+    if np.ndim(got) == 0:
+        fail(f"{call} returned one number, {show(got)}; expected one loss per example, shape (4,): {show(expected)}",
+             LOSS_RETURNS_MEAN)
+    got = np.asarray(got, dtype=float)
+    if got.shape == expected.shape and not np.all(np.isfinite(got[y_pred.min(axis=-1) == 0])):
+        fail(f"{call} returned {show(got)}, which holds nan or inf where a probability is 0; expected {show(expected)}",
+             LOSS_UNCLIPPED)
     assert_close(got, expected, call, rtol=1e-5, atol=1e-6)

@@ -12,8 +12,10 @@ import math
 import numpy as np
 import pytest
 
+from autograder.checking import assert_at_least, fail
 from keras_models import accuracy, dense_stack, judged, keras_budget, predictions, report_training, trained
-from autograder.checking import assert_at_least
+from keras_mistakes import (WRONG_OPTIMIZER, assert_output, dense_params, hidden_mistake, loss_mistake,
+                            unexpected_weights)
 from autograder.datasets import load_digits
 
 #: Secret seed of the digits used for grading: it cuts the split (the student trains on its train
@@ -44,11 +46,7 @@ def test_build_mlp_contract(student, judge, topic):
     with keras_budget(student, topic):
         call = "build_mlp(20, 3, hidden_units=(8, 4), activation='tanh')"
         summary = judged(student, judge, student.build_mlp(20, 3, hidden_units=(8, 4), activation="tanh"), call)
-        assert summary["input_shape"] == [None, 20], f"{call} takes input of shape {summary['input_shape']}; expected [None, 20]"
-        assert summary["output_shape"] == [None, 3], f"{call} gives output of shape {summary['output_shape']}; expected [None, 3]"
-        assert summary["last_activation"] == "softmax", \
-            f"{call} ends in activation {summary['last_activation']!r}; expected 'softmax' (probabilities that sum to 1)"
-        assert not summary["compiled"], f"{call} returned a compiled model; build_mlp must leave compiling to compile_model"
+        assert_output(summary, call, input_shape=[None, 20], units=3, activation="softmax", hidden_activation="tanh")
 
 
 @pytest.mark.points(1)
@@ -58,27 +56,32 @@ def test_build_mlp_hidden_layers(student, judge, topic):
     with keras_budget(student, topic):
         call = "build_mlp(20, 3, hidden_units=(8, 4), activation='tanh')"
         stack = dense_stack(judged(student, judge, student.build_mlp(20, 3, hidden_units=(8, 4), activation="tanh"), call))
-        assert [units for units, _ in stack] == [8, 4, 3], \
-            f"{call} has Dense layers of widths {[u for u, _ in stack]}; expected [8, 4, 3]"
-        assert [act for _, act in stack[:-1]] == ["tanh", "tanh"], \
-            f"{call} has hidden activations {[a for _, a in stack[:-1]]}; expected ['tanh', 'tanh']"
+        if [units for units, _ in stack] != [8, 4, 3]:
+            fail(f"{call} has Dense layers of widths {[u for u, _ in stack]}; expected [8, 4, 3]",
+                 hidden_mistake(stack, [8, 4], "tanh"))
+        if [act for _, act in stack[:-1]] != ["tanh", "tanh"]:
+            fail(f"{call} has hidden activations {[a for _, a in stack[:-1]]}; expected ['tanh', 'tanh']",
+                 hidden_mistake(stack, [8, 4], "tanh"))
         call = "build_mlp(20, 3, hidden_units=())"
         stack = dense_stack(judged(student, judge, student.build_mlp(20, 3, hidden_units=()), call))
-        assert [units for units, _ in stack] == [3], \
-            f"{call} has Dense layers of widths {[u for u, _ in stack]}; expected [3] (no hidden layer: plain softmax regression)"
+        if [units for units, _ in stack] != [3]:
+            fail(f"{call} has Dense layers of widths {[u for u, _ in stack]}; expected [3] (no hidden layer: plain "
+                 f"softmax regression)", hidden_mistake(stack, [], "relu"))
 
 
 @pytest.mark.points(1)
-@pytest.mark.hint("Each Dense layer has n_in * n_out weights plus n_out biases; the default is one hidden layer of 64 relu units.")
+@pytest.mark.hint("Each Dense layer has n_in * n_out weights plus n_out biases; the default is one hidden layer of 64 relu units. "
+                  "BatchNormalization and Dropout between the Dense layers are allowed (not counted).")
 def test_build_mlp_parameter_count(student, judge, topic):
-    """build_mlp has exactly the weights and biases of its Dense layers"""
+    """build_mlp's Dense layers hold exactly their weights and biases (BatchNormalization, Dropout allowed)"""
     with keras_budget(student, topic):
         for args, sizes in (((20, 3, (8, 4)), [20, 8, 4, 3]), ((64, 10), [64, 64, 10])):
             call = f"build_mlp{args}"
             summary = judged(student, judge, student.build_mlp(*args), call)
             expected = _dense_params(sizes)
-            assert summary["params"] == expected, \
-                f"{call} has {summary['params']} parameters; expected {expected} for Dense layers {' -> '.join(map(str, sizes))}"
+            assert dense_params(summary) == expected, \
+                f"{call}'s Dense layers have {dense_params(summary)} parameters; expected {expected} for Dense layers {' -> '.join(map(str, sizes))}"
+            unexpected_weights(summary, call)
 
 
 @pytest.mark.points(1)
@@ -88,14 +91,14 @@ def test_build_binary_classifier_contract(student, judge, topic):
     with keras_budget(student, topic):
         call = "build_binary_classifier(30, hidden_units=(16, 8))"
         summary = judged(student, judge, student.build_binary_classifier(30, hidden_units=(16, 8)), call)
-        assert summary["input_shape"] == [None, 30], f"{call} takes input of shape {summary['input_shape']}; expected [None, 30]"
-        assert summary["output_shape"] == [None, 1], f"{call} gives output of shape {summary['output_shape']}; expected [None, 1]"
-        assert summary["last_activation"] == "sigmoid", f"{call} ends in activation {summary['last_activation']!r}; expected 'sigmoid'"
-        assert not summary["compiled"], f"{call} returned a compiled model; compiling is compile_model's job"
-        widths = [units for units, _ in dense_stack(summary)]
-        assert widths == [16, 8, 1], f"{call} has Dense layers of widths {widths}; expected [16, 8, 1]"
+        assert_output(summary, call, input_shape=[None, 30], units=1, activation="sigmoid", hidden_activation="relu")
+        stack = dense_stack(summary)
+        widths = [units for units, _ in stack]
+        if widths != [16, 8, 1]:
+            fail(f"{call} has Dense layers of widths {widths}; expected [16, 8, 1]", hidden_mistake(stack, [16, 8], "relu"))
         expected = _dense_params([30, 16, 8, 1])
-        assert summary["params"] == expected, f"{call} has {summary['params']} parameters; expected {expected}"
+        assert dense_params(summary) == expected, f"{call}'s Dense layers have {dense_params(summary)} parameters; expected {expected}"
+        unexpected_weights(summary, call)
 
 
 # -- compile_model ----------------------------------------------------------------------------------
@@ -116,18 +119,22 @@ def _expected_loss(kind):
 
 
 def _check_compiled(summary, call, loss, learning_rate):
-    assert summary["compiled"], f"{call} returned a model that is not compiled (call model.compile and return the model)"
+    if not summary["compiled"]:
+        fail(f"{call} returned a model that is not compiled (call model.compile and return the model)", loss_mistake(summary, loss))
     name = summary["loss"]
     if "loss_error" in summary:
-        raise AssertionError(f"{call} compiled with loss {name!r}, which fails on the labels this model is trained with: {summary['loss_error']}")
+        fail(f"{call} compiled with loss {name!r}, which fails on the labels this model is trained with: {summary['loss_error']}",
+             loss_mistake(summary, loss))
     got, expected = summary.get("loss_value"), _expected_loss(loss)
     logits = " (from_logits=True, but the model already outputs probabilities)" if summary.get("from_logits") else ""
-    assert got is not None and math.isclose(got, expected, rel_tol=1e-3, abs_tol=1e-5), \
-        f"{call} compiled with loss {name!r}{logits}, which gives {got} on known labels and probabilities; expected {expected:.6g} ({loss})"
-    assert summary["optimizer"] == "Adam", f"{call} compiled with optimizer {summary['optimizer']}; expected Adam"
+    if got is None or not math.isclose(got, expected, rel_tol=1e-3, abs_tol=1e-5):
+        fail(f"{call} compiled with loss {name!r}{logits}, which gives {got} on known labels and probabilities; "
+             f"expected {expected:.6g} ({loss})", loss_mistake(summary, loss))
+    if summary["optimizer"] != "Adam":
+        fail(f"{call} compiled with optimizer {summary['optimizer']}; expected Adam", WRONG_OPTIMIZER)
     lr = summary["learning_rate"]
-    assert lr is not None and math.isclose(lr, learning_rate, rel_tol=1e-5), \
-        f"{call} compiled with learning rate {lr}; expected {learning_rate}"
+    if lr is None or not math.isclose(lr, learning_rate, rel_tol=1e-5):
+        fail(f"{call} compiled with learning rate {lr}; expected {learning_rate}", WRONG_OPTIMIZER)
     metrics = summary.get("metrics") or []
     assert any("acc" in str(m).lower() for m in metrics), f"{call} compiled with metrics {metrics}; expected an accuracy metric"
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from keras_models import judged, keras_budget, layer_kinds, selfcheck_training
-from autograder.checking import assert_close
+from autograder.checking import assert_close, fail
 from autograder.datasets import make_shapes
+from keras_mistakes import NO_CONVOLUTION, assert_output, size_mistake
 
 
 @pytest.mark.points(1)
@@ -22,7 +23,9 @@ def test_conv2d_output_size_examples(student):
     for args, expected in cases:
         got = student.conv2d_output_size(*args)
         value = np.asarray(got)
-        assert value.shape == () and value == expected, f"conv2d_output_size{args} returned {got!r}; expected {expected}"
+        if not (value.shape == () and value == expected):
+            n, k, s, padding = [*args, *(1, "valid")[len(args) - 2 :]]  # the defaults: stride=1, padding="valid"
+            fail(f"conv2d_output_size{args} returned {got!r}; expected {expected}", size_mistake(got, n, k, s, padding))
 
 
 @pytest.mark.points(1)
@@ -45,10 +48,10 @@ def test_build_cnn_is_a_convolutional_classifier(student, judge, topic):
     with keras_budget(student, topic):
         call = "build_cnn((28, 28, 1), 5)"
         summary = judged(student, judge, student.build_cnn((28, 28, 1), 5), call)
-        assert summary["output_shape"] == [None, 5], f"{call} gives output of shape {summary['output_shape']}; expected [None, 5]"
-        assert summary["last_activation"] == "softmax", f"{call} ends in activation {summary['last_activation']!r}; expected 'softmax'"
+        assert_output(summary, call, input_shape=None, units=5, activation="softmax", uncompiled=False)
         kinds = layer_kinds(summary)
-        assert "Conv2D" in kinds, f"{call} has layers {kinds}; a convolutional network needs Conv2D layers"
+        if "Conv2D" not in kinds:
+            fail(f"{call} has layers {kinds}; a convolutional network needs Conv2D layers", NO_CONVOLUTION)
         assert not summary["compiled"], f"{call} returned a compiled model; a builder leaves compiling to the caller"
 
 

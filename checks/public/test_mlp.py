@@ -11,8 +11,10 @@ import math
 import numpy as np
 import pytest
 
-from keras_models import judged, keras_budget, selfcheck_training
+from autograder.checking import fail
 from autograder.datasets import load_digits
+from keras_models import judged, keras_budget, selfcheck_training
+from keras_mistakes import assert_output, loss_mistake
 
 
 @pytest.mark.points(1)
@@ -22,9 +24,8 @@ def test_build_mlp_ends_in_softmax(student, judge, topic):
     with keras_budget(student, topic):
         call = "build_mlp(64, 10)"
         summary = judged(student, judge, student.build_mlp(64, 10), call)
-        assert summary["input_shape"] == [None, 64], f"{call} takes input of shape {summary['input_shape']}; expected [None, 64]"
-        assert summary["output_shape"] == [None, 10], f"{call} gives output of shape {summary['output_shape']}; expected [None, 10]"
-        assert summary["last_activation"] == "softmax", f"{call} ends in activation {summary['last_activation']!r}; expected 'softmax'"
+        assert_output(summary, call, input_shape=[None, 64], units=10, activation="softmax", hidden_activation="relu",
+                      uncompiled=False)
 
 
 @pytest.mark.points(1)
@@ -34,8 +35,8 @@ def test_build_binary_classifier_ends_in_sigmoid(student, judge, topic):
     with keras_budget(student, topic):
         call = "build_binary_classifier(30)"
         summary = judged(student, judge, student.build_binary_classifier(30), call)
-        assert summary["output_shape"] == [None, 1], f"{call} gives output of shape {summary['output_shape']}; expected [None, 1]"
-        assert summary["last_activation"] == "sigmoid", f"{call} ends in activation {summary['last_activation']!r}; expected 'sigmoid'"
+        assert_output(summary, call, input_shape=None, units=1, activation="sigmoid", hidden_activation="relu",
+                      uncompiled=False)
 
 
 @pytest.mark.points(1)
@@ -47,12 +48,15 @@ def test_compile_model_softmax_loss(student, judge, topic):
         call = "compile_model(<a 64 -> 10 softmax model>)"
         labels, probs = np.array([0, 2, 1]), np.array([[0.6, 0.2, 0.2] + [0.0] * 7, [0.1, 0.1, 0.8] + [0.0] * 7, [0.3, 0.4, 0.3] + [0.0] * 7])
         summary = judged(student, judge, model, call, loss_on=(labels, probs))
-        assert summary["compiled"], f"{call} returned a model that is not compiled (return the model after model.compile(...))"
+        if not summary["compiled"]:
+            fail(f"{call} returned a model that is not compiled (return the model after model.compile(...))",
+                 loss_mistake(summary, "sparse_categorical_crossentropy"))
         expected = float(np.mean(-np.log([0.6, 0.8, 0.4])))
         got = summary.get("loss_value")
-        assert got is not None and math.isclose(got, expected, rel_tol=1e-3), \
-            f"{call} compiled with loss {summary['loss']!r}, which gives {got} on integer labels and softmax probabilities; " \
-            f"expected {expected:.4f} (sparse categorical cross-entropy)"
+        if got is None or not math.isclose(got, expected, rel_tol=1e-3):
+            fail(f"{call} compiled with loss {summary['loss']!r}, which gives {got} on integer labels and softmax "
+                 f"probabilities; expected {expected:.4f} (sparse categorical cross-entropy)",
+                 loss_mistake(summary, "sparse_categorical_crossentropy"))
 
 
 @pytest.mark.selfcheck
