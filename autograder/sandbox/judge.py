@@ -3,17 +3,19 @@
 A model leaves the sandbox worker only as data (probe ``model_data``): its architecture config, its
 weights as arrays and its compile configuration. The worker runs beside student code, so that data
 is the student's to make up; it is believed only as a description to rebuild. This module's server
-(:func:`main`) imports Keras once, never imports a submission and never receives source. It accepts a
+(:func:`become_judge`) never imports a submission and never receives source. It accepts a
 model only if every class its config names is one of Keras's own (layers, models, activations,
 initializers, regularizers, constraints, optimizers, losses, metrics), rebuilds it with
 ``safe_mode=True`` and no custom objects, sets the weights, and computes what the checks judge:
 layers and their settings, shapes, parameter counts, the activation applied last, predictions and
 the compiled loss on known inputs.
 
-:class:`Judge` is the trusted grader's side: it starts the server in its own confinement (bubblewrap
-where available, no network, unprivileged user :data:`JUDGE_UID` when run as root, never ``nobody``
-whose processes are the students'), keeps it warm for a grading job, and
-talks to it over two pipes in :mod:`autograder.sandbox.wire` frames, each request with a fresh nonce.
+:class:`Judge` is the trusted grader's side: it starts the server, keeps it warm for a grading job,
+and talks to it over two pipes in :mod:`autograder.sandbox.wire` frames, each request with a fresh
+nonce. As root under bubblewrap the server is forked from the fork server (Keras already imported
+there, no student code ever run there), inside the workers' confinement but as the unprivileged
+user :data:`JUDGE_UID` (never ``nobody`` nor a leased worker uid, whose processes are the
+students'); elsewhere it is a process of its own, in its own bubblewrap where available.
 """
 
 from __future__ import annotations
@@ -443,17 +445,19 @@ def _dumpable() -> int | None:
         return None
 
 
+#: A one-Dense model, in Keras's own serialization format, for :func:`_warm_up`.
+_WARM_UP_CONFIG = {"module": "keras", "class_name": "Sequential", "registered_name": None, "config": {
+    "name": "warm_up", "layers": [
+        {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None, "config": {"batch_shape": [None, 2], "dtype": "float32", "name": "input"}},
+        {"module": "keras.layers", "class_name": "Dense", "registered_name": None, "config": {"units": 1, "name": "dense"}}]}}
+
+
 def _warm_up() -> None:
     """Rebuild and run a tiny model once: TensorFlow sets up its runtime on its first operation
     (about 0.5 s), here while the grader's first checks run rather than in the first request."""
     judge({"model": {"is_model": True, "config": _WARM_UP_CONFIG, "weights": [np.zeros((2, 1), "float32"), np.zeros(1, "float32")]},
            "x": np.zeros((1, 2), "float32"), "loss_on": None})
-
-
-_WARM_UP_CONFIG = {"module": "keras", "class_name": "Sequential", "registered_name": None, "config": {
-    "name": "warm_up", "layers": [
-        {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None, "config": {"batch_shape": [None, 2], "dtype": "float32", "name": "input"}},
-        {"module": "keras.layers", "class_name": "Dense", "registered_name": None, "config": {"units": 1, "name": "dense"}}]}}
+    _REBUILT.clear()
 
 
 def serve(fd_in: int, fd_out: int) -> None:
