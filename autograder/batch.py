@@ -192,7 +192,9 @@ class _Job:
     graded topic needs it, once per job; every submission gets fresh workers forked from it, and
     it is reset between submissions, so nothing of one submission survives into the next. The
     judge (:class:`~autograder.sandbox.judge.Judge`), which rebuilds Keras models from data, is
-    started by the first check that needs it and kept warm for the job's later submissions. A job
+    started when the first submission's checks need it (forked from the fork server, with Keras
+    already imported, where the grader is root under bubblewrap) and kept warm for the job's later
+    submissions: the fork server's reset spares it. A job
     lives in a local job process, or in a Dask worker (:mod:`autograder.cluster`); either way it
     returns the result as data and the main process writes it.
     """
@@ -209,7 +211,9 @@ class _Job:
         warn_protections(self.config, stream=io.StringIO())  # the main process has said it once
         # Started from this (main) thread: bubblewrap's --die-with-parent follows the starting thread.
         self.zygote = Zygote(self.config).start()  # imports in the background
-        self.judge = Judge(self.config)  # judges Keras models; started by the first check that needs it
+        # judges Keras models; forked from the fork server (where it can be) when the first
+        # submission's checks need it, before that submission's first worker, and kept warm
+        self.judge = Judge(self.config, zygote=self.zygote)
 
     def grade(self, task: _Task) -> _Done:
         entry = task.entry
@@ -247,15 +251,15 @@ class _Job:
         return SubmissionResult(entry.name, topics=self.declared, error=why, duration=time.perf_counter() - start, grader_failed=True)
 
     def close(self) -> None:
-        self.zygote.close()
         self.judge.close()
+        self.zygote.close()
 
     def kill_all(self) -> None:
         """Last resort (the run is being killed): end the fork server, every worker and the judge at once,
         and remove the worker cgroup of the submission in flight (its ``close`` never comes)."""
         from autograder.sandbox import limits
 
-        self.zygote.close()
+        self.zygote.close()  # a judge forked from it ends with it
         self.judge.close()
         limits.remove_all()
 

@@ -133,8 +133,8 @@ def grade_submission(
     box.files = files
     session = Session(box, {Path(f).stem for f in files}, course.memory_limit_mb)
     own_judge = None
-    if judge is None:
-        judge = own_judge = Judge(config)  # started by the first check that judges a model
+    if judge is None:  # started when a collected check judges a model; forked from the fork server where it can be
+        judge = own_judge = Judge(config, zygote=box.zygote)
     plugin = GraderPlugin(course, session, judge)
     args = [
         *map(str, check_files(course, names, public_only=public_only)),
@@ -158,10 +158,10 @@ def grade_submission(
     finally:
         _forget_helpers(course.checks_dir)
         box.close()
-        if own_zygote is not None:
-            own_zygote.close()
         if own_judge is not None:
             own_judge.close()
+        if own_zygote is not None:
+            own_zygote.close()
     if plugin.collect_errors:
         raise GradingError("the checks could not be collected:\n" + "\n".join(plugin.collect_errors))
     if code not in (0, 1):

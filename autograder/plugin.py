@@ -106,7 +106,8 @@ class GraderPlugin:
         if self.judge_client is None:
             from autograder.sandbox.judge import Judge
 
-            self.judge_client = Judge(self.session.sandbox.config)
+            box = self.session.sandbox
+            self.judge_client = Judge(box.config, zygote=box.zygote)
         return self.judge_client
 
     @pytest.fixture
@@ -116,17 +117,30 @@ class GraderPlugin:
         return reference_loader.load(topic.name, self.course)
 
     def pytest_collection_finish(self, session) -> None:
+        """Start the judge now if a collected check needs it and it is forked from the fork server:
+        that is before the first worker of this submission exists, and costs no import (the first
+        check waits for the fork server anyway). NumPy-only grading never starts it."""
         self._judge_wanted = any("judge" in getattr(item, "fixturenames", ()) for item in session.items)
+        if self._judge_wanted and self._judge().forks_from_zygote:
+            self._start_judge()
 
     def pytest_runtest_teardown(self, item) -> None:
-        """After the first check, start the judge in the background if a later check will need it:
-        its Keras import overlaps with the checks before those, and no longer competes with the fork
-        server's own import (the first check waited for that). NumPy-only grading never starts it."""
+        """After the first check, start a judge of its own process in the background if a later
+        check will need it: its Keras import overlaps with the checks before those, and no longer
+        competes with the fork server's own import (the first check waited for that)."""
         if self._judge_wanted:
-            self._judge_wanted = False
-            judge = self._judge()
-            if not judge.started:
+            self._start_judge()
+
+    def _start_judge(self) -> None:
+        from autograder.sandbox.judge import JudgeError
+
+        self._judge_wanted = False
+        judge = self._judge()
+        if not judge.started:
+            try:
                 judge.start()
+            except JudgeError:
+                pass  # started again by the first check that needs it; a lasting fault is that check's grader error
 
     # -- outcomes ------------------------------------------------------------------------------
     def pytest_collectreport(self, report) -> None:

@@ -5,7 +5,8 @@ Prints, as medians over --runs:
   * a cold `autograder grade` of the reference solutions (all eight topics) wall time, with the
     time per topic, and the floor it is compared with: TensorFlow's import plus the training the
     checks need (the reference's train_* calls, timed in a fresh process);
-  * the peak resident memory of the sandbox worker (and of its fork server) during that grade.
+  * the peak resident memory of the sandbox worker (and of its fork server, and of the judge) during
+    that grade.
 Writes the figures to benchmarks/results/grading_speed.json.
 
     python benchmarks/grading_speed.py --runs 3
@@ -34,8 +35,19 @@ t0 = time.perf_counter()
 from autograder.grading import grade_submission
 from autograder.sandbox.client import ISSUED_TOKENS
 
-peak = {}  # pid -> (max RSS in MB, is the fork server)
+from autograder.sandbox.judge import JUDGE_UID
+
+peak = {}  # pid -> (max RSS in MB, "worker" | "fork server" | "judge")
 stop = threading.Event()
+
+def kind(p):
+    # the judge: its own uid (forked from the fork server, as root) or its own command line
+    if p.uids().real == JUDGE_UID or "autograder.sandbox.judge" in " ".join(p.cmdline()):
+        return "judge"
+    # a forked worker keeps the fork server's command line; its parent is the server
+    parent = p.parent()
+    forked = parent and "python" in parent.name() and "autograder.sandbox.zygote" in " ".join(parent.cmdline())
+    return "worker" if forked else "fork server"
 
 def watch():
     while not stop.is_set():
@@ -43,11 +55,7 @@ def watch():
             try:
                 if p.environ().get("AUTOGRADER_SANDBOX") in ISSUED_TOKENS and "python" in p.name():
                     rss = p.memory_info().rss / 2**20
-                    # a forked worker keeps the fork server's command line; its parent is the server
-                    parent = p.parent()
-                    zygote = not (parent and "python" in parent.name() and "autograder.sandbox.zygote" in " ".join(parent.cmdline()))
-                    old = peak.get(p.pid, (0.0, zygote))
-                    peak[p.pid] = (max(old[0], rss), zygote)
+                    peak[p.pid] = (max(peak.get(p.pid, (0.0,))[0], rss), kind(p))  # a child is root for a moment
             except (psutil.Error, OSError):
                 pass
         stop.wait(0.1)
@@ -59,10 +67,10 @@ stop.set()
 topics = {}
 for c in r.checks:
     topics[c.topic] = topics.get(c.topic, 0.0) + c.duration
-workers = [mb for mb, z in peak.values() if not z] or [0.0]
-servers = [mb for mb, z in peak.values() if z] or [0.0]
+def most(k):
+    return max([mb for mb, what in peak.values() if what == k] or [0.0])
 print(json.dumps({"wall": wall, "total": r.total, "possible": r.possible, "topics": topics,
-                  "worker_peak_mb": max(workers), "fork_server_peak_mb": max(servers)}))
+                  "worker_peak_mb": most("worker"), "fork_server_peak_mb": most("fork server"), "judge_peak_mb": most("judge")}))
 """
 
 FLOOR = r"""
@@ -123,6 +131,7 @@ def main() -> None:
         "grade_over_floor": statistics.median(grade_walls) / floor_total,
         "worker_peak_mb": max(g["worker_peak_mb"] for g in grades),
         "fork_server_peak_mb": max(g["fork_server_peak_mb"] for g in grades),
+        "judge_peak_mb": max(g["judge_peak_mb"] for g in grades),
         "runs": args.runs,
     }
     print(f"self-check of a NumPy topic (library call): {figures['check_numpy_topic_s']:.2f} s median, TensorFlow imported: {tf_imported}")
@@ -134,7 +143,8 @@ def main() -> None:
     print(f"floor (TensorFlow import {floor['import']:.1f} s + training mlp {floor['mlp']:.1f} s, cnn {floor['cnn']:.1f} s, rnn {floor['rnn']:.1f} s): {floor_total:.1f} s")
     print(f"grade / floor: {figures['grade_over_floor']:.2f}x")
     print(f"peak memory (RSS) of a grading worker: {figures['worker_peak_mb']:.0f} MB "
-          f"(its fork server: {figures['fork_server_peak_mb']:.0f} MB, pages shared with the worker until written)")
+          f"(its fork server: {figures['fork_server_peak_mb']:.0f} MB, pages shared with the worker until written; "
+          f"the judge: {figures['judge_peak_mb']:.0f} MB)")
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "grading_speed.json").write_text(json.dumps(figures, indent=2))

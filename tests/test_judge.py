@@ -258,6 +258,133 @@ def test_the_judge_runs_confined_as_a_user_of_its_own_when_the_grader_is_root():
             assert j.info["pid"] < 10  # its own process namespace
 
 
+def test_a_model_judged_twice_is_rebuilt_once_and_judged_alike():
+    from autograder.sandbox import judge as judge_mod
+
+    judge_mod._REBUILT.clear()
+    keras.utils.set_random_seed(3)
+    model = _seq(keras.layers.Dense(4, activation="relu"), keras.layers.Dense(3, activation="softmax"))
+    data = probes.model_data(model)
+    x = np.random.default_rng(0).normal(size=(5, 6)).astype("float32")
+    structure = judge_mod.judge({"model": data})
+    judged = judge_mod.judge({"model": data, "x": x})  # the same model, now with predictions: no second rebuild
+    assert len(judge_mod._REBUILT) == 1 and structure["layers"] == judged["layers"] and structure["params"] == judged["params"] == 43
+    np.testing.assert_allclose(judged["predictions"], np.asarray(model(x)), rtol=1e-5, atol=1e-6)
+    # other weights are another model (the digest covers the weights, not only the config)
+    other = judge_mod.judge({"model": dict(data, weights=[w + 0.5 for w in data["weights"]]), "x": x})
+    assert len(judge_mod._REBUILT) == 2 and not np.allclose(other["predictions"], judged["predictions"])
+    # another config with the same weights is another model too
+    tanh_data = probes.model_data(_seq(keras.layers.Dense(4, activation="tanh"), keras.layers.Dense(3, activation="softmax")))
+    tanh = judge_mod.judge({"model": dict(tanh_data, weights=data["weights"]), "x": x})
+    assert len(judge_mod._REBUILT) == 3 and tanh["layers"][0]["activation"] == "tanh"
+    assert not np.allclose(tanh["predictions"], judged["predictions"])
+    for i in range(judge_mod.REBUILT_KEPT + 2):  # a bounded cache
+        judge_mod.judge({"model": dict(data, weights=[w + np.float32(i + 1) for w in data["weights"]])})
+    assert len(judge_mod._REBUILT) == judge_mod.REBUILT_KEPT
+
+
+def test_the_judge_is_forked_from_the_fork_server_only_where_it_gets_a_user_of_its_own():
+    import os
+
+    from autograder.sandbox.client import SandboxConfig, Zygote, bwrap_status
+
+    unconfined = SandboxConfig(confine="none")
+    assert not Judge(unconfined, zygote=Zygote(unconfined)).forks_from_zygote  # no bubblewrap: a process of its own
+    assert not Judge(SandboxConfig()).forks_from_zygote  # no fork server
+    confined = SandboxConfig()
+    expected = os.geteuid() == 0 and bwrap_status()[0] is not None
+    assert Judge(confined, zygote=Zygote(confined)).forks_from_zygote == expected
+
+
+# What a worker can try on a judge in its PID namespace, sharing its /tmp.
+ATTACKER = """
+import json, os, signal, sys
+
+def plant():
+    # settings and module files a judge started later (or importing Keras later) might read from /tmp
+    planted = []
+    try:  # the fork server's own Keras import made /tmp/.keras (its own) when Keras was preloaded
+        os.makedirs("/tmp/.keras", exist_ok=True)
+        with open("/tmp/.keras/keras.json", "w") as f:
+            json.dump({"floatx": "float16", "epsilon": 0.5, "backend": "tensorflow", "image_data_format": "channels_first"}, f)
+        planted.append("keras.json")
+    except PermissionError:
+        pass
+    for name in ("keras", "numpy", "argparse", "colorsys", "h5py"):
+        with open(f"/tmp/{name}.py", "w") as f:
+            f.write("raise SystemExit('imported from /tmp')")
+        planted.append(name)
+    return planted
+
+def attack(pid):
+    out = {"cwd_on_path": "" in sys.path or "." in sys.path}
+    tries = {"kill": lambda: os.kill(pid, signal.SIGKILL), "stop": lambda: os.kill(pid, signal.SIGSTOP),
+             "mem": lambda: open(f"/proc/{pid}/mem", "rb").read(1), "environ": lambda: open(f"/proc/{pid}/environ", "rb").read(1),
+             "fds": lambda: os.listdir(f"/proc/{pid}/fd"), "answer_pipe": lambda: open(f"/proc/{pid}/fd/4", "wb")}
+    for name, act in tries.items():
+        try:
+            act()
+            out[name] = "done"
+        except OSError as exc:
+            out[name] = type(exc).__name__
+    return out
+"""
+
+
+def _root_under_bwrap() -> bool:
+    import os
+
+    from autograder.sandbox.client import bwrap_status
+
+    return os.geteuid() == 0 and bwrap_status()[0] is not None
+
+
+@pytest.mark.skipif(not _root_under_bwrap(), reason="the judge is forked from the fork server only as root under bubblewrap")
+@pytest.mark.parametrize("preload", [("keras",), ()], ids=["keras-preloaded", "keras-lazy"])
+def test_a_judge_forked_from_the_fork_server_is_out_of_the_workers_reach(preload):
+    from autograder.sandbox.client import Sandbox, SandboxConfig, Zygote
+
+    config = SandboxConfig(preload=preload)
+    model = _seq(keras.layers.Dense(2, activation="softmax"))
+    model.compile(loss="categorical_crossentropy")
+    data = probes.model_data(model)
+    x = np.ones((2, 6), "float32")
+    known = (np.array([[1.0, 0.0]]), np.array([[0.99, 0.01]]))
+
+    def call(box, name, *args):
+        result = box.request({"op": "call", "target": {"module": "attacker", "attr": name}, "args": list(args)}, 60)
+        assert result.ok, result.error
+        return result.value
+
+    with Zygote(config) as zygote, Judge(config, zygote=zygote) as j:
+        assert j.forks_from_zygote
+        box = Sandbox({"attacker.py": ATTACKER}, config, zygote=zygote)
+        assert box.import_module("attacker").ok
+        planted = call(box, "plant")  # a submission ran and left files in /tmp before the judge starts
+        assert not preload or "keras.json" not in planted
+        verdict = j.judge(data, x=x, loss_on=known)
+        # Keras's settings are its own, not keras.json's from /tmp: float32, and the loss's epsilon 1e-7 (not 0.5)
+        assert verdict["params"] == 14 and verdict["predictions"].dtype == np.float32
+        assert verdict["loss_value"] == pytest.approx(-np.log(0.99), rel=1e-3)
+        assert j.info["foreign_modules"] == [] and not {"", ".", "/tmp"} & set(j.info["path"])
+        # of this package: what the fork server imported, never the probes (nor any submission module)
+        assert "autograder.sandbox.probes" not in j.info["modules"] and "attacker" not in j.info["modules"]
+        pid = j.info["pid"]
+        assert j.info["uid"] == JUDGE_UID != box.request({"op": "ping"}).value["uid"]  # not the workers' user
+        assert j.info["dumpable"] == 0
+        attempts = call(box, "attack", pid)
+        assert not attempts.pop("cwd_on_path")  # the fork server dropped the current folder from sys.path
+        assert set(attempts.values()) == {"PermissionError"}, attempts
+        # it survives the attack and the fork server's reset after that submission, warm
+        box.close()
+        assert j.judge(data)["params"] == 14 and j.starts == 1 and j.info["pid"] == pid
+        j.close()
+        assert zygote.wait(pid, 10) is not None  # close ended it
+        again = j.judge(data, x=x)
+        assert j.starts == 2 and j.info["pid"] != pid
+        np.testing.assert_allclose(again["predictions"], verdict["predictions"], rtol=1e-6)
+
+
 def test_numpy_only_grading_never_starts_the_judge(tmp_path):
     folder = tmp_path / "submission"
     folder.mkdir()
@@ -406,22 +533,33 @@ def build_rnn(timesteps, features, num_classes, cell="lstm"):
 
 
 @pytest.fixture(scope="module")
-def warm_judge():
-    """One judge for several submissions, as a batch job keeps one."""
-    with Judge() as j:
-        yield j
+def warm_job():
+    """A fork server and a judge for several submissions, as a batch job keeps them (the judge forked
+    from the fork server where the grader is root under bubblewrap, else a process of its own)."""
+    from autograder.grading import sandbox_config
+    from autograder.sandbox.client import Zygote
+
+    config = sandbox_config(course_mod.load(), preload=("keras",))
+    with Zygote(config) as zygote, Judge(config, zygote=zygote) as judge:
+        yield {"config": config, "zygote": zygote, "judge": judge}
 
 
-def _grade(tmp_path, sources, judge=None):
+@pytest.fixture(scope="module")
+def warm_judge(warm_job):
+    return warm_job["judge"]
+
+
+def _grade(tmp_path, sources, judge=None, job=None):
     folder = tmp_path / "submission"
     folder.mkdir()
     for name, src in sources.items():
         (folder / f"{name}.py").write_text(src)
-    return {c.id: c for c in grade_submission(folder, course=course_mod.load(), topics=list(sources), judge=judge).checks}
+    warm = {"config": job["config"], "zygote": job["zygote"]} if job else {}
+    return {c.id: c for c in grade_submission(folder, course=course_mod.load(), topics=list(sources), judge=judge, **warm).checks}
 
 
-def test_hostile_models_earn_nothing_for_what_they_forged(tmp_path, warm_judge):
-    checks = _grade(tmp_path, {"mlp": HOSTILE_MLP, "cnn": HOSTILE_CNN, "rnn": HOSTILE_RNN}, warm_judge)
+def test_hostile_models_earn_nothing_for_what_they_forged(tmp_path, warm_job, warm_judge):
+    checks = _grade(tmp_path, {"mlp": HOSTILE_MLP, "cnn": HOSTILE_CNN, "rnn": HOSTILE_RNN}, warm_judge, warm_job)
     assert warm_judge.starts == 1  # kept warm across submissions (and never restarted by a hostile one)
     model_checks = {k: c for k, c in checks.items() if any(w in k for w in ("build", "compile", "train"))}
     earned = {k: c.points for k, c in model_checks.items() if c.points}
@@ -442,9 +580,9 @@ def test_hostile_models_earn_nothing_for_what_they_forged(tmp_path, warm_judge):
     assert all(c.status != "error" for c in model_checks.values()), {k: c.feedback for k, c in model_checks.items() if c.status == "error"}
 
 
-def test_correct_alternatives_keep_full_marks(tmp_path, warm_judge):
-    checks = _grade(tmp_path, {"mlp": ALT_MLP, "cnn": ALT_CNN, "rnn": ALT_RNN}, warm_judge)
-    assert warm_judge.starts == 1
+def test_correct_alternatives_keep_full_marks(tmp_path, warm_job, warm_judge):
+    checks = _grade(tmp_path, {"mlp": ALT_MLP, "cnn": ALT_CNN, "rnn": ALT_RNN}, warm_judge, warm_job)
+    assert warm_judge.starts == 1  # the fork server's resets between submissions spared it
     judged = {k: c for k, c in checks.items() if any(w in k for w in ("build", "compile"))}
     assert len(judged) == 16
     assert all(c.status == "passed" for c in judged.values()), {k: c.feedback for k, c in judged.items() if c.status != "passed"}

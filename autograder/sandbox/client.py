@@ -118,9 +118,12 @@ def _hidden_ancestors() -> list[tuple[Path, Path]]:
 def _python(module: str) -> list[str]:
     """The command that runs ``autograder.sandbox.<module>`` from this very copy of the package
     (a release or a Gradescope bundle may sit beside an installed one), with no environment
-    variables or user site read: ``-E -s``."""
+    variables or user site read: ``-E -s``. ``-c`` would put the current folder (the sandbox's
+    ``/tmp``, which workers write) first on ``sys.path``: it is dropped, so the fork server never
+    imports a module file a worker left there."""
     root = str(Path(__file__).resolve().parents[2])
-    boot = f"import sys; sys.path.insert(0, {root!r}); from autograder.sandbox.{module} import main; main()"
+    boot = (f"import sys; sys.path[:] = [{root!r}] + [p for p in sys.path if p not in ('', '.')]; "
+            f"from autograder.sandbox.{module} import main; main()")
     return [sys.executable, "-E", "-s", "-c", boot]
 
 
@@ -372,6 +375,20 @@ class Zygote:
         except ZygoteError:
             self.start()  # a dead or confused fork server: one fresh start, then give up
             return int(self._ask({"op": "fork"}, (fd_in, fd_out))["pid"])
+
+    def fork_judge(self, fd_in: int, fd_out: int) -> int:
+        """A judge (:mod:`autograder.sandbox.judge`) on these pipe ends, forked with Keras already
+        imported; returns its process id (as the fork server sees it). ``reset`` spares it."""
+        return int(self._ask({"op": "fork_judge"}, (fd_in, fd_out))["pid"])
+
+    def end_judge(self, pid: int) -> int | None:
+        """Kill a judge this fork server forked; its exit code (None if it could not be told)."""
+        if not self.alive():
+            return None
+        try:
+            return self._ask({"op": "end_judge", "pid": pid}, timeout=30)["code"]
+        except ZygoteError:
+            return None
 
     def wait(self, pid: int, timeout: float) -> int | None:
         """The worker's exit code (minus the signal number when killed), or None if still running."""

@@ -3,29 +3,34 @@
 A model leaves the sandbox worker only as data (probe ``model_data``): its architecture config, its
 weights as arrays and its compile configuration. The worker runs beside student code, so that data
 is the student's to make up; it is believed only as a description to rebuild. This module's server
-(:func:`main`) imports Keras once, never imports a submission and never receives source. It accepts a
+(:func:`become_judge`) never imports a submission and never receives source. It accepts a
 model only if every class its config names is one of Keras's own (layers, models, activations,
 initializers, regularizers, constraints, optimizers, losses, metrics), rebuilds it with
 ``safe_mode=True`` and no custom objects, sets the weights, and computes what the checks judge:
 layers and their settings, shapes, parameter counts, the activation applied last, predictions and
 the compiled loss on known inputs.
 
-:class:`Judge` is the trusted grader's side: it starts the server in its own confinement (bubblewrap
-where available, no network, unprivileged user :data:`JUDGE_UID` when run as root, never ``nobody``
-whose processes are the students'), keeps it warm for a grading job, and
-talks to it over two pipes in :mod:`autograder.sandbox.wire` frames, each request with a fresh nonce.
+:class:`Judge` is the trusted grader's side: it starts the server, keeps it warm for a grading job,
+and talks to it over two pipes in :mod:`autograder.sandbox.wire` frames, each request with a fresh
+nonce. As root under bubblewrap the server is forked from the fork server (Keras already imported
+there, no student code ever run there), inside the workers' confinement but as the unprivileged
+user :data:`JUDGE_UID` (never ``nobody`` nor a leased worker uid, whose processes are the
+students'); elsewhere it is a process of its own, in its own bubblewrap where available.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import select
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
 import time
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -51,6 +56,10 @@ JUDGE_UID = 65533
 STARTUP_TIMEOUT = 120.0
 REQUEST_TIMEOUT = 120.0
 MAX_CONFIG_NODES = 200_000
+#: Where the judge's libraries look for settings (``keras.json``...): a path nobody can create, so
+#: nothing a worker writes in the shared ``/tmp`` is ever read as the judge's configuration.
+_NO_HOME = "/nonexistent-autograder-judge"
+PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
 
 
 class Refused(ValueError):
@@ -320,6 +329,37 @@ def judge_compile(compile_config) -> dict:
     return out
 
 
+#: Models rebuilt lately, by the digest of their description (config and weights): a model that
+#: several checks judge (its structure, then its predictions) is rebuilt once. Only what this
+#: process rebuilt and summarized itself is kept, so a hit gives exactly what a rebuild would.
+_REBUILT: OrderedDict[str, tuple[Any, dict]] = OrderedDict()
+REBUILT_KEPT = 4
+
+
+def _digest(data: dict) -> str | None:
+    try:
+        described = wire.encode({"config": _strip_compile(data.get("config")), "weights": data.get("weights")})
+    except (wire.WireError, ValueError, TypeError, RecursionError):
+        return None  # not something to rebuild either: rebuild() says why
+    return hashlib.sha256(described).hexdigest()
+
+
+def rebuilt(data: dict) -> tuple[Any, dict]:
+    """``(model, summary)`` of the described model: :func:`rebuild` and :func:`summarize`, or the
+    same from :data:`_REBUILT` when this very description was rebuilt lately."""
+    key = _digest(data)
+    if key is not None and key in _REBUILT:
+        _REBUILT.move_to_end(key)
+        return _REBUILT[key]
+    model = rebuild(data)
+    entry = (model, summarize(model))
+    if key is not None:
+        _REBUILT[key] = entry
+        while len(_REBUILT) > REBUILT_KEPT:
+            _REBUILT.popitem(last=False)
+    return entry
+
+
 def judge(request: dict) -> dict:
     """The answer to one ``judge`` request (see :meth:`Judge.judge`)."""
     data = request.get("model")
@@ -327,8 +367,8 @@ def judge(request: dict) -> dict:
         kind = data.get("type") if isinstance(data, dict) else None
         return {"refused": f"returned a {kind or 'value'}, not a keras.Model", "not_a_model": True}
     try:
-        model = rebuild(data)
-        out = summarize(model)
+        model, summary = rebuilt(data)
+        out = dict(summary)
         compiled = judge_compile(data.get("compile"))
         loss = compiled.pop("_loss", None)
         out.update(compiled)
@@ -386,15 +426,51 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (value, value))
 
 
+def _foreign_modules() -> list[str]:
+    """Files of loaded modules from anywhere but the Python installation and this package (a
+    submission's, or one left in a shared folder): none, ever."""
+    import sys
+
+    own = (sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.abspath(wire.__file__))))
+    files = (getattr(m, "__file__", None) for m in list(sys.modules.values()))
+    return sorted(f for f in files if isinstance(f, str) and not os.path.abspath(f).startswith(own))
+
+
+def _dumpable() -> int | None:
+    import ctypes
+
+    try:
+        return int(ctypes.CDLL(None, use_errno=True).prctl(PR_GET_DUMPABLE, 0, 0, 0, 0))
+    except (OSError, AttributeError):
+        return None
+
+
+#: A one-Dense model, in Keras's own serialization format, for :func:`_warm_up`.
+_WARM_UP_CONFIG = {"module": "keras", "class_name": "Sequential", "registered_name": None, "config": {
+    "name": "warm_up", "layers": [
+        {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None, "config": {"batch_shape": [None, 2], "dtype": "float32", "name": "input"}},
+        {"module": "keras.layers", "class_name": "Dense", "registered_name": None, "config": {"units": 1, "name": "dense"}}]}}
+
+
+def _warm_up() -> None:
+    """Rebuild and run a tiny model once: TensorFlow sets up its runtime on its first operation
+    (about 0.5 s), here while the grader's first checks run rather than in the first request."""
+    judge({"model": {"is_model": True, "config": _WARM_UP_CONFIG, "weights": [np.zeros((2, 1), "float32"), np.zeros(1, "float32")]},
+           "x": np.zeros((1, 2), "float32"), "loss_on": None})
+    _REBUILT.clear()
+
+
 def serve(fd_in: int, fd_out: int) -> None:
     import keras
 
     _limit_memory()
+    _warm_up()
     import sys
 
-    ours = sorted(name for name in sys.modules if name.split(".")[0] == "autograder")  # no worker, no probes
-    _write_frame(fd_out, {"id": None, "status": "ready", "value": {"pid": os.getpid(), "uid": os.getuid(),
-                                                                     "keras": keras.__version__, "modules": ours}})
+    ours = sorted(name for name in sys.modules if name.split(".")[0] == "autograder")  # no probes, no submission
+    _write_frame(fd_out, {"id": None, "status": "ready", "value": {
+        "pid": os.getpid(), "uid": os.getuid(), "keras": keras.__version__, "modules": ours,
+        "foreign_modules": _foreign_modules(), "path": list(sys.path), "dumpable": _dumpable()}})
     served = 0
     while True:
         try:
@@ -415,7 +491,45 @@ def serve(fd_in: int, fd_out: int) -> None:
             _write_frame(fd_out, {"id": req.get("id"), "status": "error", "error": {"type": "WireError", "message": str(exc)}})
         served += 1
         if served % 16 == 0:
+            _REBUILT.clear()
             keras.backend.clear_session()
+
+
+def become_judge(fd_in: int, fd_out: int, drop_to: int | None) -> None:
+    """Leave root, seal this process off, and serve the grader on the two pipe ends until told to
+    stop. Called in a fresh process (:func:`main`) or in a child of the fork server
+    (:mod:`autograder.sandbox.zygote`), which has imported Keras but never runs student code; either
+    way before any request is read.
+
+    * ``sys.path`` loses its current-folder entry and the process moves to ``/``: a module file a
+      worker left in the shared ``/tmp`` is never imported;
+    * a user of its own (``drop_to``, :data:`JUDGE_UID`): the workers (``nobody`` or a leased uid)
+      can neither signal nor trace it, and none of its threads counts toward their process limits;
+    * not dumpable: its memory and descriptors (``/proc/<pid>/mem``, ``/fd``) are closed to others
+      even of its own user;
+    * its settings folders point nowhere: nothing in a shared folder is read as Keras's settings.
+    """
+    import ctypes
+    import sys
+
+    sys.path[:] = [p for p in sys.path if p not in ("", ".")]
+    os.chdir("/")
+    os.environ.update(HOME=_NO_HOME, KERAS_HOME=os.path.join(_NO_HOME, ".keras"), MPLCONFIGDIR=os.path.join(_NO_HOME, ".matplotlib"))
+    if drop_to is not None:
+        os.setgroups([])
+        os.setgid(drop_to)
+        os.setuid(drop_to)
+        if os.getuid() == 0 or os.geteuid() == 0:
+            raise SystemExit("could not leave the root user")
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    serve(fd_in, fd_out)
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -426,17 +540,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd-out", type=int, required=True)
     args = parser.parse_args(argv)
     drop = os.environ.get("AUTOGRADER_DROP_TO")
-    if drop and os.getuid() == 0:
-        os.setgroups([])
-        os.setgid(int(drop))
-        os.setuid(int(drop))
-        if os.getuid() == 0 or os.geteuid() == 0:
-            raise SystemExit("could not leave the root user")
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    serve(args.fd_in, args.fd_out)
-    os._exit(0)
+    become_judge(args.fd_in, args.fd_out, int(drop) if drop and os.getuid() == 0 else None)
 
 
 # ================================================================================================
@@ -444,19 +548,50 @@ def main(argv: list[str] | None = None) -> None:
 # ================================================================================================
 
 
+class _ForkedJudge:
+    """A judge forked by a fork server, with the bits of ``Popen``'s interface :class:`Judge` uses.
+    It dies with that fork server; a restarted fork server knows nothing of it."""
+
+    def __init__(self, zygote, pid: int) -> None:
+        self.zygote, self.pid, self.server = zygote, pid, zygote.proc
+        self.returncode: int | None = None
+
+    def _server_alive(self) -> bool:
+        return self.zygote.proc is self.server and self.zygote.alive()
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.zygote.wait(self.pid, 0) if self._server_alive() else -signal.SIGKILL
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        return self.poll()
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            code = self.zygote.end_judge(self.pid) if self._server_alive() else None
+            self.returncode = -signal.SIGKILL if code is None else code
+
+
 class Judge:
     """The trusted grader's handle on one judge process, started on first use and kept warm.
 
-    :meth:`start` returns at once (Keras is imported in the background); :meth:`judge` waits for it.
+    Where the grader is root and its fork server (``zygote``, a :class:`~autograder.sandbox.client.Zygote`)
+    runs under bubblewrap, the judge is forked from that fork server: Keras is already imported there,
+    so the judge is ready at once, and it shares the workers' confinement but not their user
+    (:data:`JUDGE_UID`, not dumpable; see :func:`become_judge`). Otherwise (no bubblewrap, not root,
+    no fork server) it is a process of its own in its own bubblewrap where there is one, and imports
+    Keras in the background: :meth:`start` returns at once, :meth:`judge` waits for it.
     A judge that dies or stops answering is restarted once per request; if that fails too, the
     request raises :class:`JudgeError` (a grader failure, never charged to the student).
     """
 
-    def __init__(self, config=None) -> None:
+    def __init__(self, config=None, *, zygote=None) -> None:
         from autograder.sandbox.client import SandboxConfig
 
         self.config = config or SandboxConfig()
-        self.proc: subprocess.Popen | None = None
+        self.zygote = zygote
+        self.proc: subprocess.Popen | _ForkedJudge | None = None
         self._fd_w = self._fd_r = -1
         self._ready = False
         self._scratch: str | None = None
@@ -475,10 +610,44 @@ class Judge:
     def started(self) -> bool:
         return self.proc is not None
 
-    def start(self) -> "Judge":
+    @property
+    def forks_from_zygote(self) -> bool:
+        """Whether :meth:`start` forks the judge from the fork server: only where that keeps the
+        judge out of the workers' reach, i.e. as root (a user of its own) under bubblewrap."""
         from autograder.sandbox import client
 
+        return self.zygote is not None and client._is_root() and self.zygote.confined
+
+    def start(self) -> "Judge":
         self.close()
+        if self.forks_from_zygote:
+            self._fork()
+        else:
+            self._spawn()
+        self._ready = False
+        self.starts += 1
+        return self
+
+    def _fork(self) -> None:
+        from autograder.sandbox.client import ZygoteError
+
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        try:
+            pid = self.zygote.fork_judge(req_r, resp_w)
+        except ZygoteError as exc:
+            os.close(req_w)
+            os.close(resp_r)
+            raise JudgeError(f"the fork server could not start the judge: {exc}") from exc
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.proc = _ForkedJudge(self.zygote, pid)
+        self._fd_w, self._fd_r = req_w, resp_r
+
+    def _spawn(self) -> None:
+        from autograder.sandbox import client
+
         client.ISSUED_TOKENS.append(self.token)
         confined = client.Sandbox.will_confine(self.config)
         if confined:
@@ -506,19 +675,18 @@ class Judge:
             os.close(req_r)
             os.close(resp_w)
         self._fd_w, self._fd_r = req_w, resp_r
-        self._ready = False
-        self.starts += 1
-        return self
 
     def close(self) -> None:
         from autograder.sandbox.client import close_pipes, end_group, sweep
 
         proc, self.proc = self.proc, None
-        if proc is not None:
+        close_pipes(self._fd_w, self._fd_r)  # a judge reading its next request ends on EOF
+        self._fd_w = self._fd_r = -1
+        if isinstance(proc, _ForkedJudge):
+            proc.kill()
+        elif proc is not None:
             end_group(proc)
             sweep(self.token)  # anything of the judge's that outlived its process group
-        close_pipes(self._fd_w, self._fd_r)
-        self._fd_w = self._fd_r = -1
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None

@@ -7,9 +7,16 @@ ends the grader sent along with the request (``SCM_RIGHTS``). Between submission
 for a ``reset``: every process the children left is killed and their scratch folders are wiped, so
 nothing of one submission is there for the next.
 
-Control messages are JSON over a Unix socket: ``fork`` (with two fds) -> ``{"pid"}``, ``wait``
-``{"pid", "timeout"}`` -> ``{"code"}`` (exit code, or minus the signal; ``None`` if still running),
-``reset`` -> ``{}``.
+It also forks the *judge* (:mod:`autograder.sandbox.judge`) on request, so the judge starts with
+Keras already imported instead of paying a second import: the fork server itself never runs student
+code, so a judge forked from it holds nothing a submission made. The judge child drops to a user of
+its own (:data:`~autograder.sandbox.judge.JUDGE_UID`, never the workers'), and ``reset`` spares it:
+it stays warm for the grading job.
+
+Control messages are JSON over a Unix socket: ``fork`` (with two fds) -> ``{"pid"}``, ``fork_judge``
+(with two fds) -> ``{"pid"}``, ``end_judge`` ``{"pid"}`` -> ``{"code"}``, ``wait`` ``{"pid",
+"timeout"}`` -> ``{"code"}`` (exit code, or minus the signal; ``None`` if still running), ``reset``
+-> ``{}``.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ class Zygote:
         self.count = 0
         self.scratch_root = "/tmp" if confined else os.environ.get("AUTOGRADER_SCRATCH", "/tmp")
         self.scratches: list[str] = []
+        self.judges: set[int] = set()  # live judge children: spared by reset, ended only by end_judge
+        self.judge_codes: dict[int, int] = {}  # how ended judges ended (kept across resets)
 
     def reap(self) -> None:
         while True:
@@ -52,6 +61,11 @@ class Zygote:
             if pid == 0:
                 return
             self.codes[pid] = _status_code(status)
+            if pid in self.judges:
+                # A judge's pid stays ours (a zombie) until reaped here, so no worker's process can
+                # take it over while it is in the set of processes reset spares.
+                self.judges.discard(pid)
+                self.judge_codes[pid] = self.codes[pid]
 
     def fork(self, fds: list[int]) -> dict:
         self.count += 1
@@ -72,18 +86,47 @@ class Zygote:
             os.close(fd)
         return {"pid": pid}
 
+    def fork_judge(self, fds: list[int]) -> dict:
+        """A judge on these two pipe ends (see :func:`autograder.sandbox.judge.become_judge`)."""
+        pid = os.fork()
+        if pid == 0:  # the child: becomes the judge and never returns
+            try:
+                self.ctl.close()
+                os.setsid()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                from autograder.sandbox import judge
+
+                judge.become_judge(fds[0], fds[1], judge.JUDGE_UID if os.getuid() == 0 else None)
+            finally:
+                os._exit(70)
+        for fd in fds:
+            os.close(fd)
+        self.judges.add(pid)
+        return {"pid": pid}
+
+    def end_judge(self, pid: int) -> dict:
+        """Kill a judge this server forked (any other pid is left alone) and reap it."""
+        if pid not in self.judges:
+            return {"code": self.judge_codes.get(pid)}
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return self.wait(pid, 10.0)
+
     def wait(self, pid: int, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             self.reap()
-            if pid in self.codes:
-                return {"code": self.codes[pid]}
+            if pid in self.codes or pid in self.judge_codes:
+                return {"code": self.codes.get(pid, self.judge_codes.get(pid))}
             if time.monotonic() >= deadline:
                 return {"code": None}
             time.sleep(0.02)
 
     def descendants(self) -> list[int]:
-        """Every process below this one (orphans come back to us: we are a subreaper)."""
+        """Every process below this one (orphans come back to us: we are a subreaper), the judges
+        and anything below them left out (they never run student code, and stay warm)."""
         me = os.getpid()
         parents = {}
         for entry in os.listdir("/proc"):
@@ -99,7 +142,7 @@ class Zygote:
         while changed:
             changed = False
             for pid, ppid in parents.items():
-                if pid not in below and (ppid == me or ppid in below):
+                if pid not in below and pid not in self.judges and (ppid == me or ppid in below):
                     below.add(pid)
                     changed = True
         return sorted(below)
@@ -107,6 +150,7 @@ class Zygote:
     def reset(self) -> dict:
         from autograder.sandbox.limits import kill_until_gone
 
+        self.reap()  # a judge that has died leaves the spared set before anything is listed
         kill_until_gone(self.descendants, tries=5, pause=0.02, after=self.reap)
         self.reap()
         for scratch in self.scratches:
@@ -172,6 +216,10 @@ class Zygote:
             op = req.get("op")
             if op == "fork":
                 reply = self.fork(list(fds))
+            elif op == "fork_judge":
+                reply = self.fork_judge(list(fds))
+            elif op == "end_judge":
+                reply = self.end_judge(int(req["pid"]))
             elif op == "wait":
                 reply = self.wait(int(req["pid"]), float(req.get("timeout", 0)))
             elif op == "reset":
