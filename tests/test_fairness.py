@@ -162,7 +162,8 @@ def test_a_grading_process_being_killed_removes_the_worker_cgroups_it_still_hold
     parked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
         held[0].place(parked.pid)
-        assert limits.remove_all() == 2
+        before = len(limits._LIVE - set(held))  # cgroups an earlier test in this process still holds
+        assert limits.remove_all() == before + 2
         assert not any(c.exists() for c in held) and parked.wait(timeout=10) == -signal.SIGKILL
         assert limits.remove_all() == 0
     finally:

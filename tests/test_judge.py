@@ -283,22 +283,26 @@ def test_a_model_judged_twice_is_rebuilt_once_and_judged_alike():
     assert len(judge_mod._REBUILT) == judge_mod.REBUILT_KEPT
 
 
-def test_the_judge_is_forked_from_the_fork_server_only_where_it_gets_a_user_of_its_own():
+def test_the_judge_is_forked_from_the_fork_server_only_where_it_gets_a_user_of_its_own(monkeypatch):
     import os
 
+    from autograder.sandbox import client
     from autograder.sandbox.client import SandboxConfig, Zygote, bwrap_status
 
-    unconfined = SandboxConfig(confine="none")
-    assert not Judge(unconfined, zygote=Zygote(unconfined)).forks_from_zygote  # no bubblewrap: a process of its own
-    assert not Judge(SandboxConfig()).forks_from_zygote  # no fork server
-    confined = SandboxConfig()
+    config = SandboxConfig()
+    assert not Judge(config).forks_from_zygote  # no fork server
     expected = os.geteuid() == 0 and bwrap_status()[0] is not None
-    assert Judge(confined, zygote=Zygote(confined)).forks_from_zygote == expected
+    assert Judge(config, zygote=Zygote(config)).forks_from_zygote == expected
+    monkeypatch.setattr(client, "bwrap_status", lambda: (None, "no bubblewrap here"))
+    assert not Judge(config, zygote=Zygote(config)).forks_from_zygote  # no bubblewrap: a process of its own
 
 
 # What a worker can try on a judge in its PID namespace, sharing its /tmp.
 ATTACKER = """
 import json, os, signal, sys
+
+def uid():
+    return os.getuid()
 
 def plant():
     # settings and module files a judge started later (or importing Keras later) might read from /tmp
@@ -370,7 +374,7 @@ def test_a_judge_forked_from_the_fork_server_is_out_of_the_workers_reach(preload
         # of this package: what the fork server imported, never the probes (nor any submission module)
         assert "autograder.sandbox.probes" not in j.info["modules"] and "attacker" not in j.info["modules"]
         pid = j.info["pid"]
-        assert j.info["uid"] == JUDGE_UID != box.request({"op": "ping"}).value["uid"]  # not the workers' user
+        assert j.info["uid"] == JUDGE_UID != call(box, "uid")  # not the workers' user
         assert j.info["dumpable"] == 0
         attempts = call(box, "attack", pid)
         assert not attempts.pop("cwd_on_path")  # the fork server dropped the current folder from sys.path
