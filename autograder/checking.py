@@ -181,11 +181,14 @@ def fail(message: str, misconception: Misconception | None = None):
 
 
 class PartialCredit(AssertionError):
-    """A check that earns a share of its points: ``fraction`` strictly between 0 and 1."""
+    """A check that earns a share of its points: ``fraction`` strictly between 0 and 1, naming
+    ``misconception`` when the check has recognised why the rest was lost."""
 
-    def __init__(self, message: str, fraction: float):
+    def __init__(self, message: str, fraction: float, misconception: Misconception | None = None):
         super().__init__(message)
         self.fraction = fraction
+        self.diagnosis = misconception.name if misconception else ""
+        self.hint = misconception.hint if misconception else ""
 
 
 def linear_credit(value: float, floor: float, bar: float) -> float:
@@ -200,16 +203,19 @@ def linear_credit(value: float, floor: float, bar: float) -> float:
     return float(min(1.0, max(0.0, (value - floor) / (bar - floor))))
 
 
-def assert_at_least(value: float, bar: float, message: str, *, floor: float | None = None) -> None:
+def assert_at_least(value: float, bar: float, message: str, *, floor: float | None = None,
+                    why: Callable[[], Misconception | None] | None = None) -> None:
     """Pass when ``value >= bar``; else fail with ``message``, or, given a ``floor``, earn the linear
-    share of the points between the floor and the bar (:func:`linear_credit`): nothing at the floor."""
+    share of the points between the floor and the bar (:func:`linear_credit`): nothing at the floor.
+    ``why``, called only below the bar, names the misconception behind the shortfall (or ``None``)."""
     if value >= bar:
         return
     share = linear_credit(value, floor, bar) if floor is not None else 0.0
+    misconception = why() if why is not None else None
     if share <= 0:
-        raise AssertionError(message)
+        fail(message, misconception)
     raise PartialCredit(f"{message} (partial credit: {share:.0%} of the points, linear from the trivial "
-                        f"baseline {floor:.1%} to the bar {bar:.1%})", share)
+                        f"baseline {floor:.1%} to the bar {bar:.1%})", share, misconception)
 
 
 def _cut(text, width: int = 300) -> str:

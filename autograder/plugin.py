@@ -169,12 +169,11 @@ class GraderPlugin:
                 feedback = f"{exc.call}: {exc}" if exc.call else str(exc)
                 if status in _TRACEBACK_STATUSES and exc.traceback:
                     feedback += "\n" + exc.traceback
-            elif isinstance(exc, PartialCredit) and (earned := _share(exc.fraction, max_points)):
-                status, feedback = "partial", _assertion_text(exc)
             elif isinstance(exc, AssertionError):
-                status, feedback = "failed", _assertion_text(exc)
-                if isinstance(exc, Diagnosed):  # a known mistake: name it, and its hint replaces the generic one
-                    diagnosis, own_hint = exc.diagnosis, exc.hint
+                partial = isinstance(exc, PartialCredit) and (earned := _share(exc.fraction, max_points))
+                status, feedback = "partial" if partial else "failed", _assertion_text(exc)
+                if isinstance(exc, (Diagnosed, PartialCredit)) and exc.diagnosis:
+                    diagnosis, own_hint = exc.diagnosis, exc.hint  # a known mistake: named, with its own hint
             elif _is_judge_fault(exc):  # the judge process failed, not the student's model
                 status, feedback = "grader_error", f"{GRADER_FAULT}: {exc}"
             elif report.skipped:

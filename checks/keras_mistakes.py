@@ -347,3 +347,26 @@ NO_FLATTEN = Misconception(
     "no Flatten (or global pooling) before the Dense layers", None,
     "A Dense layer acts on the last axis only: flatten the feature maps (Flatten or GlobalAveragePooling2D) "
     "before the Dense classifier, so each image gives one vector of class probabilities.")
+
+
+# -- training (the held-out accuracy checks) ---------------------------------------------------------
+
+UNDERFIT = Misconception(
+    "too little training: the model does not fit even its own training data", None,
+    "Look at the learning curve: if the loss is still falling at the last epoch, training stopped too early. "
+    "Train for more epochs, or with a larger learning rate; a model that can't fit its training data can't "
+    "do better on new examples.")
+OVERFIT = Misconception(
+    "overfitting: the model fits its training data but not new examples", None,
+    "It has memorised the training examples. Hold out a validation split and stop where its accuracy stops "
+    "rising; a smaller network or Dropout helps too.")
+
+
+def fit_mistake(train_accuracy: float, heldout_accuracy: float, bar: float) -> Misconception | None:
+    """Why a trained model falls short of ``bar`` on held-out data, from two accuracies the judge computed:
+    below the bar on its own training data too (underfit), or well above it there (overfit)."""
+    if train_accuracy < bar:
+        return UNDERFIT
+    if train_accuracy - heldout_accuracy > 0.05:
+        return OVERFIT
+    return None

@@ -202,3 +202,9 @@ def test_a_cost_other_than_the_full_data_cost_is_caught(gd, record, expected):
         checks.test_train_logistic_regression_learns(student)
     assert getattr(caught.value, "diagnosis", None) == expected
     assert "whole data set" in str(caught.value)
+
+
+def test_a_shortfall_in_accuracy_is_named_from_the_training_accuracy(km):
+    assert km.fit_mistake(0.6, 0.55, 0.9) is km.UNDERFIT  # not even its own training data
+    assert km.fit_mistake(1.0, 0.7, 0.9) is km.OVERFIT  # its training data, not new examples
+    assert km.fit_mistake(0.91, 0.89, 0.9) is None  # just under the bar on both: nothing to name

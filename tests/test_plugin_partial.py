@@ -85,3 +85,40 @@ def test_half():
     assert_at_least(0.55, 0.9, "accuracy 55%", floor=0.2)
 """, history=history)
     assert (got["test_half"].status, got["test_half"].points) == ("grader_error", 0.0)
+
+
+def test_a_shortfall_the_check_can_explain_names_its_misconception(pytester):
+    got = _grade(pytester, """
+from autograder.checking import Misconception
+
+UNDERFIT = Misconception("too little training", None, "train for more epochs")
+asked = []
+
+def why():
+    asked.append(1)
+    return UNDERFIT
+
+@pytest.mark.points(2)
+@pytest.mark.hint("generic")
+def test_partial_named():
+    assert_at_least(0.55, 0.9, "accuracy 55%", floor=0.2, why=why)
+
+@pytest.mark.points(2)
+@pytest.mark.hint("generic")
+def test_nothing_named():
+    assert_at_least(0.1, 0.9, "accuracy 10%", floor=0.2, why=why)
+
+@pytest.mark.points(2)
+@pytest.mark.hint("generic")
+def test_unexplained():
+    assert_at_least(0.55, 0.9, "accuracy 55%", floor=0.2, why=lambda: None)
+
+@pytest.mark.points(2)
+def test_above_the_bar_asks_nothing():
+    assert_at_least(0.95, 0.9, "accuracy 95%", floor=0.2, why=lambda: 1 / 0)
+""")
+    named, nothing, unexplained = got["test_partial_named"], got["test_nothing_named"], got["test_unexplained"]
+    assert (named.status, named.points, named.diagnosis, named.hint) == ("partial", 1.0, "too little training", "train for more epochs")
+    assert (nothing.status, nothing.points, nothing.diagnosis, nothing.hint) == ("failed", 0.0, "too little training", "train for more epochs")
+    assert (unexplained.status, unexplained.diagnosis, unexplained.hint) == ("partial", "", "generic")
+    assert got["test_above_the_bar_asks_nothing"].status == "passed"  # why() is asked only below the bar

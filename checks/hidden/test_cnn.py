@@ -11,7 +11,7 @@ import pytest
 
 from keras_models import accuracy, judged, keras_budget, layer_kinds, predictions, report_training, trained
 from autograder.checking import assert_at_least, assert_close, fail
-from keras_mistakes import NO_CONVOLUTION, POOL_MISTAKES, assert_output, conv_mistakes, size_mistake
+from keras_mistakes import NO_CONVOLUTION, POOL_MISTAKES, assert_output, conv_mistakes, fit_mistake, size_mistake
 from autograder.datasets import make_shapes
 
 #: Secret seed of the held-out images: shapes no student has seen (the public default differs).
@@ -164,4 +164,6 @@ def test_train_cnn_heldout_accuracy(student, judge, topic):
     assert pred.shape == (n, 5), f"predicting {n} held-out images gave shape {pred.shape}; expected ({n}, 5)"
     acc = accuracy(pred, split.y_test)
     assert_at_least(acc, topic.accuracy_bar, f"train_cnn's model classifies {acc:.1%} of {n} held-out images correctly; the bar is {topic.accuracy_bar:.0%}",
-                    floor=topic.accuracy_floor)
+                    floor=topic.accuracy_floor,
+                    why=lambda: fit_mistake(accuracy(predictions(student, judge, model, split.X_train, "train_cnn(X_train, y_train, 0)"),
+                                             split.y_train), acc, topic.accuracy_bar))

@@ -14,7 +14,7 @@ import pytest
 
 from autograder.checking import assert_at_least, fail
 from keras_models import accuracy, dense_stack, judged, keras_budget, predictions, report_training, trained
-from keras_mistakes import (WRONG_OPTIMIZER, assert_output, dense_params, hidden_mistake, loss_mistake,
+from keras_mistakes import (WRONG_OPTIMIZER, assert_output, dense_params, fit_mistake, hidden_mistake, loss_mistake,
                             unexpected_weights)
 from autograder.datasets import load_digits
 
@@ -185,4 +185,6 @@ def test_train_mlp_heldout_accuracy(student, judge, topic):
     assert pred.shape == (n, 10), f"predicting {n} held-out digits gave shape {pred.shape}; expected ({n}, 10)"
     acc = accuracy(pred, split.y_test)
     assert_at_least(acc, topic.accuracy_bar, f"train_mlp's model classifies {acc:.1%} of {n} held-out digits correctly; "
-                    f"the bar is {topic.accuracy_bar:.0%}", floor=topic.accuracy_floor)
+                    f"the bar is {topic.accuracy_bar:.0%}", floor=topic.accuracy_floor,
+                    why=lambda: fit_mistake(accuracy(predictions(student, judge, model, split.X_train, "train_mlp(X_train, y_train, 0)"),
+                                             split.y_train), acc, topic.accuracy_bar))

@@ -11,7 +11,7 @@ import pytest
 
 from keras_models import accuracy, judged, keras_budget, predictions, recurrent_kinds, report_training, trained
 from autograder.checking import assert_at_least, assert_close, assert_finite, assert_no_warnings, assert_unchanged, fail
-from keras_mistakes import (CELL_IGNORED, TANH_OVERFLOWS, UNKNOWN_CELL_ACCEPTED, assert_output, rnn_mistakes)
+from keras_mistakes import (CELL_IGNORED, TANH_OVERFLOWS, UNKNOWN_CELL_ACCEPTED, assert_output, fit_mistake, rnn_mistakes)
 from autograder.datasets import make_sequences
 from autograder.sandbox.proxy import StudentError
 
@@ -157,4 +157,6 @@ def test_train_rnn_heldout_accuracy(student, judge, topic):
     assert pred.shape == (n, 4), f"predicting {n} held-out sequences gave shape {pred.shape}; expected ({n}, 4)"
     acc = accuracy(pred, split.y_test)
     assert_at_least(acc, topic.accuracy_bar, f"train_rnn's model classifies {acc:.1%} of {n} held-out sequences correctly; the bar is {topic.accuracy_bar:.0%}",
-                    floor=topic.accuracy_floor)
+                    floor=topic.accuracy_floor,
+                    why=lambda: fit_mistake(accuracy(predictions(student, judge, model, split.X_train, "train_rnn(X_train, y_train, 0)"),
+                                             split.y_train), acc, topic.accuracy_bar))
