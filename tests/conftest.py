@@ -1,7 +1,12 @@
-"""Test-suite set-up: quiet TensorFlow, keep Keras' files out of the home folder, skip data folders."""
+"""Test-suite set-up: quiet TensorFlow, keep Keras' files out of the home folder, skip data folders,
+and let tests that watch machine-wide state run alone when pytest-xdist runs the suite in parallel."""
 
+import fcntl
 import os
 import tempfile
+from pathlib import Path
+
+import pytest
 
 from autograder.quiet import quiet_tensorflow  # noqa: E402 - stdlib only; before anything imports TensorFlow
 
@@ -11,3 +16,95 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 # Modules that are graded, not collected: the hostile course's own checks and the mistakes corpus.
 collect_ignore = ["hostile_course", "corpus"]
+
+
+# -- `serial`: alone under pytest-xdist -----------------------------------------------------------------
+#
+# With `-n 2` (pyproject's addopts) two worker processes run tests at once. A test marked `serial`
+# asserts on state the whole machine shares (leftover cgroups, /dev/shm, SysV IPC, process quotas),
+# so while it runs no other test of this run may: every test holds a lock over its whole run protocol
+# (setup, call, teardown: so a module-scoped fixture set up for it is covered too), shared for plain
+# tests and exclusive for `serial` ones. A gate lock stops new plain tests while a serial one waits,
+# so it never starves. Without xdist (one process) there is nothing to lock.
+
+
+def _lock_dir() -> Path | None:
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    folder = Path(tempfile.gettempdir()) / f"pytest-serial-{run}"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _flock(path: Path, mode: int) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, mode)
+    return fd
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    folder = _lock_dir()
+    if folder is None:
+        yield
+        return
+    if item.get_closest_marker("serial"):
+        gate = _flock(folder / "gate", fcntl.LOCK_EX)  # no new plain test starts from now on ...
+        main = _flock(folder / "main", fcntl.LOCK_EX)  # ... and the running ones finish first
+    else:
+        gate = _flock(folder / "gate", fcntl.LOCK_SH)
+        main = _flock(folder / "main", fcntl.LOCK_SH)
+        os.close(gate)  # held only to get in: a serial test waiting at the gate goes next
+        gate = -1
+    try:
+        yield
+    finally:
+        os.close(main)
+        if gate >= 0:
+            os.close(gate)
+
+
+# -- which tests share a worker ----------------------------------------------------------------------
+#
+# A module's tests stay on one worker, so its module-scoped fixtures (a class graded once, a warm fork
+# server, a trained model, a browser) are set up once, not once per worker; the corpus's cases go by
+# topic, so the Keras topics' cases (the costliest tests) spread over the workers. The groups come
+# from the node ids alone: pytest-xdist 3.8's own `xdist_group` marker does not group under pytest 9
+# (it rewrites a node attribute pytest 9 no longer has), so this scheduler does not rely on it.
+
+SPLIT_BY_PARAMETER = {"tests/test_corpus.py": lambda param: param.split("/")[0]}  # module: group of a case
+
+
+def work_group(nodeid: str) -> str:
+    """The unit of work a test belongs to: its module, or (for a module in SPLIT_BY_PARAMETER) its
+    module and the group of its parameter."""
+    path, _, rest = nodeid.partition("::")
+    split = SPLIT_BY_PARAMETER.get(path)
+    if split and rest.endswith("]") and "[" in rest:
+        return f"{path}::{split(rest[rest.index('[') + 1:-1])}"
+    return path
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_group(nodeid)
+
+    return ModuleScheduling(config, log)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker per core, at most 4 (each imports TensorFlow: ~600 MB). The variable
+    PYTEST_XDIST_AUTO_NUM_WORKERS still wins (None: pytest-xdist's own rule reads it)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
