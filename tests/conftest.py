@@ -20,7 +20,7 @@ collect_ignore = ["hostile_course", "corpus"]
 
 # -- `serial`: alone under pytest-xdist -----------------------------------------------------------------
 #
-# With `-n 2` (pyproject's addopts) two worker processes run tests at once. A test marked `serial`
+# With `-n auto` (pyproject's addopts) a worker process per core runs tests at once. A test marked `serial`
 # asserts on state the whole machine shares (leftover cgroups, /dev/shm, SysV IPC, process quotas),
 # so while it runs no other test of this run may: every test holds a lock over its whole run protocol
 # (setup, call, teardown: so a module-scoped fixture set up for it is covered too), shared for plain
@@ -28,12 +28,14 @@ collect_ignore = ["hostile_course", "corpus"]
 # so it never starves. Without xdist (one process) there is nothing to lock.
 
 
-def _lock_dir() -> Path | None:
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if not run or not os.environ.get("PYTEST_XDIST_WORKER"):
+def _lock_dir(config) -> Path | None:
+    """A folder the workers of this run share: pytest-xdist gives each worker a basetemp inside the
+    run's own (which pytest removes with its old runs). None without xdist."""
+    basetemp = config.getoption("basetemp", None)
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not basetemp:
         return None
-    folder = Path(tempfile.gettempdir()) / f"pytest-serial-{run}"
-    folder.mkdir(exist_ok=True)
+    folder = Path(basetemp).parent / "serial-locks"
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
@@ -45,7 +47,7 @@ def _flock(path: Path, mode: int) -> int:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    folder = _lock_dir()
+    folder = _lock_dir(item.config)
     if folder is None:
         yield
         return
