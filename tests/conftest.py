@@ -88,6 +88,17 @@ def work_group(nodeid: str) -> str:
     return path
 
 
+# The costliest groups first (measured with --durations: Keras training in the sandbox, grade-all runs,
+# nbgrader, a Dask cluster), so no long group starts last while the other workers sit idle; the rest
+# follow in collection order.
+COSTLIEST_FIRST = [
+    "tests/test_corpus.py::cnn", "tests/test_corpus.py::rnn", "tests/test_corpus.py::mlp",
+    "tests/test_batch.py", "tests/test_cluster.py", "tests/test_nbgrader.py", "tests/test_grading.py",
+    "tests/test_solutions_keras.py", "tests/test_isolation.py", "tests/test_load.py", "tests/test_judge.py",
+    "tests/test_fairness.py", "tests/test_course.py", "tests/test_notebooks.py", "tests/test_gradescope.py",
+]
+
+
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadgroup":
         return None
@@ -97,7 +108,15 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid: str) -> str:
             return work_group(nodeid)
 
+    config.option.loadscopereorder = False  # keep the order the workers collected (costliest first)
     return ModuleScheduling(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER") and getattr(config.option, "loadgroup", False):  # a worker ("dist" is "no" there)
+        rank = {group: i for i, group in enumerate(COSTLIEST_FIRST)}
+        items.sort(key=lambda item: rank.get(work_group(item.nodeid), len(rank)))  # stable: the rest keep their order
 
 
 def pytest_xdist_auto_num_workers(config):
