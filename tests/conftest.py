@@ -76,11 +76,19 @@ def pytest_runtest_protocol(item, nextitem):
 # (it rewrites a node attribute pytest 9 no longer has), so this scheduler does not rely on it.
 
 SPLIT_BY_PARAMETER = {"tests/test_corpus.py": lambda param: param.split("/")[0]}  # module: group of a case
+# Long tests that use none of their module's module-scoped fixtures: a unit of work of their own.
+ALONE = {
+    "tests/test_nbgrader.py::test_keras_topic_round_trip_equals_autograder_grade",
+    "tests/test_grading.py::test_reference_scores_full_marks_on_the_keras_topics_twice_the_same",
+    "tests/test_judge.py::test_a_judge_that_fails_is_the_graders_fault_not_the_students",
+}
 
 
 def work_group(nodeid: str) -> str:
-    """The unit of work a test belongs to: its module, or (for a module in SPLIT_BY_PARAMETER) its
-    module and the group of its parameter."""
+    """The unit of work a test belongs to: its module, itself (ALONE), or (for a module in
+    SPLIT_BY_PARAMETER) its module and the group of its parameter."""
+    if nodeid in ALONE:
+        return nodeid
     path, _, rest = nodeid.partition("::")
     split = SPLIT_BY_PARAMETER.get(path)
     if split and rest.endswith("]") and "[" in rest:
@@ -88,14 +96,16 @@ def work_group(nodeid: str) -> str:
     return path
 
 
-# The costliest groups first (measured with --durations: Keras training in the sandbox, grade-all runs,
-# nbgrader, a Dask cluster), so no long group starts last while the other workers sit idle; the rest
-# follow in collection order.
+# The costliest groups first (from --durations=60 of the whole suite: Keras training in the sandbox,
+# nbgrader, grade-all runs, a Dask cluster), so no long group starts last while the other workers sit
+# idle; the rest follow in collection order.
 COSTLIEST_FIRST = [
-    "tests/test_corpus.py::cnn", "tests/test_corpus.py::rnn", "tests/test_corpus.py::mlp",
-    "tests/test_batch.py", "tests/test_cluster.py", "tests/test_nbgrader.py", "tests/test_grading.py",
-    "tests/test_solutions_keras.py", "tests/test_isolation.py", "tests/test_load.py", "tests/test_judge.py",
-    "tests/test_fairness.py", "tests/test_course.py", "tests/test_notebooks.py", "tests/test_gradescope.py",
+    "tests/test_nbgrader.py::test_keras_topic_round_trip_equals_autograder_grade", "tests/test_nbgrader.py",
+    "tests/test_solutions_keras.py", "tests/test_grading.py::test_reference_scores_full_marks_on_the_keras_topics_twice_the_same",
+    "tests/test_corpus.py::cnn", "tests/test_corpus.py::rnn", "tests/test_corpus.py::mlp", "tests/test_judge.py",
+    "tests/test_cluster.py", "tests/test_batch.py", "tests/test_term.py", "tests/test_load.py",
+    "tests/test_judge.py::test_a_judge_that_fails_is_the_graders_fault_not_the_students", "tests/test_grading.py",
+    "tests/test_course.py", "tests/test_notebooks.py", "tests/test_isolation.py", "tests/test_fairness.py",
 ]
 
 
