@@ -81,6 +81,8 @@ ALONE = {
     "tests/test_nbgrader.py::test_keras_topic_round_trip_equals_autograder_grade",
     "tests/test_grading.py::test_reference_scores_full_marks_on_the_keras_topics_twice_the_same",
     "tests/test_judge.py::test_a_judge_that_fails_is_the_graders_fault_not_the_students",
+    "tests/test_judge.py::test_the_judge_answers_only_with_its_nonce_and_restarts_when_it_dies",
+    "tests/test_judge.py::test_the_judge_runs_confined_as_a_user_of_its_own_when_the_grader_is_root",
 }
 
 
