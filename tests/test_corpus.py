@@ -40,6 +40,7 @@ except ModuleNotFoundError:  # Python 3.10
 from autograder.course import load
 from autograder.grading import grade_submission, sandbox_config
 from autograder.sandbox.client import Zygote
+from autograder.sandbox.judge import Judge
 
 CORPUS = Path(__file__).parent / "corpus"
 COURSE = load()
@@ -142,6 +143,14 @@ def zygote():
         yield z
 
 
+@pytest.fixture(scope="module")
+def judge():
+    """One warm judge for the Keras topics' cases, as batch grading keeps one per job (started by the
+    first check that judges a model)."""
+    with Judge(sandbox_config(COURSE, preload=("keras",))) as j:
+        yield j
+
+
 def _params():
     for case in _all_cases():
         yield pytest.param(case, id=f"{case.topic}/{case.name}", marks=[pytest.mark.slow] if case.slow else [])
@@ -149,10 +158,10 @@ def _params():
 
 @pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
 @pytest.mark.parametrize("case", list(_params()))
-def test_corpus_case(case: Case, tmp_path: Path, zygote: Zygote) -> None:
+def test_corpus_case(case: Case, tmp_path: Path, zygote: Zygote, judge: Judge) -> None:
     reference = (COURSE.solutions_dir / f"{case.topic}.py").read_text(encoding="utf-8")
     (tmp_path / f"{case.topic}.py").write_text(apply_overrides(reference, case.source), encoding="utf-8")
-    result = grade_submission(tmp_path, topics=[case.topic], zygote=zygote)
+    result = grade_submission(tmp_path, topics=[case.topic], zygote=zygote, judge=judge)
     assert result.checks, f"no checks ran for {case.topic}"
     not_passed = {c.id.split("::")[1]: c for c in result.checks if c.status != "passed"}
     if case.correct:

@@ -126,6 +126,7 @@ def test_each_worker_has_a_cgroup_of_its_own_removed_with_it():
 
 
 @pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
+@pytest.mark.serial  # counts every stale cgroup on the machine
 @needs_cgroups
 def test_cgroups_of_a_grader_killed_without_cleaning_up_are_removed_by_the_next(monkeypatch):
     import subprocess
@@ -229,6 +230,7 @@ def test_without_seccomp_sysv_objects_are_removed_at_every_reset(monkeypatch):
 
 
 @pytest.mark.slow  # end to end (sandbox, grade-all, TensorFlow)
+@pytest.mark.serial  # a uid's process count is machine-wide
 @needs_root
 def test_without_cgroups_each_fork_server_has_a_uid_of_its_own():
     config = SandboxConfig(cgroups=False, max_processes=30)

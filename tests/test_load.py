@@ -23,7 +23,7 @@ import pytest
 from autograder.quiet import quiet_env
 from autograder.sandbox import limits
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # serial: checks the machine's cgroups, /dev/shm and SysV IPC
 
 REPO = Path(__file__).resolve().parents[1]
 TOPICS = ["neurons", "backprop"]
