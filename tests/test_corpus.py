@@ -144,10 +144,10 @@ def zygote():
 
 
 @pytest.fixture(scope="module")
-def judge():
-    """One warm judge for the Keras topics' cases, as batch grading keeps one per job (started by the
-    first check that judges a model)."""
-    with Judge(sandbox_config(COURSE, preload=("keras",))) as j:
+def judge(zygote):
+    """One warm judge for the Keras topics' cases, forked from the fork server as batch grading keeps
+    one per job (started by the first check that judges a model)."""
+    with Judge(zygote.config, zygote=zygote) as j:
         yield j
 
 
