@@ -126,6 +126,7 @@ def test_the_engine_holds_no_course_content():
     assert KERAS.secret_dirs == (ROOT / "solutions", ROOT / "checks" / "hidden")
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_the_default_course_is_the_current_folders_else_the_keras_course(second, tmp_path, monkeypatch):
     monkeypatch.delenv("AUTOGRADER_COURSE", raising=False)
     assert course_mod.find_root(second) == second
@@ -175,6 +176,7 @@ def test_a_worker_cannot_read_hidden_checks_or_solutions_even_unmasked(second):
 # -- a second course passes every verb, from inside its folder ---------------------------------------
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_second_course_stubs(second):
     _cli(second, "stubs")
     assert sorted(p.name for p in (second / "exercises").iterdir()) == ["center.ipynb", "center.py", "normalize.ipynb", "normalize.py"]
@@ -182,6 +184,7 @@ def test_second_course_stubs(second):
     assert "NotImplementedError" in (second / "exercises" / "center.py").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_second_course_check(second):
     out = _cli(second, "check")
     assert "0 of 2 public checks pass" in out
@@ -189,6 +192,7 @@ def test_second_course_check(second):
     assert "1 of 1 public checks pass" in out
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_second_course_grade(second, tmp_path):
     _cli(second, "grade", "solutions", "--json", str(tmp_path / "ref.json"))
     ref = json.loads((tmp_path / "ref.json").read_text(encoding="utf-8"))
@@ -202,6 +206,7 @@ def test_second_course_grade(second, tmp_path):
     assert "no course.toml there" in _cli(tmp_path, "grade", "--course", str(tmp_path), str(second / "solutions"), code=5)
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_second_course_grade_all(second, tmp_path):
     subs = tmp_path / "subs"
     for name, folder in (("ada", "solutions"), ("bob", "exercises")):
@@ -214,6 +219,7 @@ def test_second_course_grade_all(second, tmp_path):
     assert float(rows["ada"]["raw"]) == 5 and float(rows["bob"]["raw"]) == 0
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_second_course_release(second, tmp_path):
     release = tmp_path / "release"
     _cli(second, "release", str(release))
@@ -226,6 +232,7 @@ def test_second_course_release(second, tmp_path):
     assert "1 of 1 public checks pass" in out
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_second_course_gradescope(second, tmp_path):
     bundle = tmp_path / "autograder.zip"
     _cli(second, "gradescope", str(bundle))
@@ -282,6 +289,7 @@ def moved(second, tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_every_route_uses_the_folders_course_toml_names(moved, tmp_path):
     """The release and the Gradescope and cluster bundles keep the course's own layout (so their copy
     of course.toml still describes them), and each works from it; nothing is written to or read from
@@ -331,6 +339,7 @@ def test_every_route_uses_the_folders_course_toml_names(moved, tmp_path):
     assert not (tmp_path / "cluster" / "checks").exists()
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_second_course_nbgrader_export(second, tmp_path):
     out = tmp_path / "nb"
     _cli(second, "nbgrader", str(out), "--assignment", "ps1")

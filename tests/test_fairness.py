@@ -317,6 +317,7 @@ def test_a_student_crash_is_not_a_grader_fault():
     assert R.to_csv_row(result, ["t"])["score"] == 0
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_grade_exits_non_zero_when_the_score_is_incomplete(monkeypatch):
     from click.testing import CliRunner
 

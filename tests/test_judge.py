@@ -35,6 +35,7 @@ def _seq(*layers, shape=(6,)):
 # -- correct alternatives are judged alike ------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_sequential_and_functional_give_the_same_summary_and_predictions(judge):
     keras.utils.set_random_seed(1)
     seq = _seq(keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3, activation="softmax"))
@@ -52,6 +53,7 @@ def test_sequential_and_functional_give_the_same_summary_and_predictions(judge):
     np.testing.assert_allclose(b["predictions"], a["predictions"], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_separate_activation_layers_and_dropout(judge):
     for last, expected in ((keras.layers.Activation("softmax"), "softmax"), (keras.layers.Softmax(), "softmax"),
                            (keras.layers.Activation("sigmoid"), "sigmoid")):
@@ -228,6 +230,7 @@ def test_weights_that_do_not_fit_and_non_models_are_refused(judge):
     assert verdict["not_a_model"] and verdict["refused"] == "returned a str, not a keras.Model"
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_the_judge_answers_only_with_its_nonce_and_restarts_when_it_dies():
     with Judge() as j:
         data = probes.model_data(_seq(keras.layers.Dense(2)))
@@ -240,6 +243,7 @@ def test_the_judge_answers_only_with_its_nonce_and_restarts_when_it_dies():
             j.judge(data)
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_the_judge_runs_confined_as_a_user_of_its_own_when_the_grader_is_root():
     import os
 
@@ -343,6 +347,7 @@ def _root_under_bwrap() -> bool:
     return os.geteuid() == 0 and bwrap_status()[0] is not None
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 @pytest.mark.skipif(not _root_under_bwrap(), reason="the judge is forked from the fork server only as root under bubblewrap")
 @pytest.mark.parametrize("preload", [("keras",), ()], ids=["keras-preloaded", "keras-lazy"])
 def test_a_judge_forked_from_the_fork_server_is_out_of_the_workers_reach(preload):
@@ -389,6 +394,7 @@ def test_a_judge_forked_from_the_fork_server_is_out_of_the_workers_reach(preload
         np.testing.assert_allclose(again["predictions"], verdict["predictions"], rtol=1e-6)
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_numpy_only_grading_never_starts_the_judge(tmp_path):
     folder = tmp_path / "submission"
     folder.mkdir()
@@ -562,6 +568,7 @@ def _grade(tmp_path, sources, judge=None, job=None):
     return {c.id: c for c in grade_submission(folder, course=course_mod.load(), topics=list(sources), judge=judge, **warm).checks}
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_hostile_models_earn_nothing_for_what_they_forged(tmp_path, warm_job, warm_judge):
     checks = _grade(tmp_path, {"mlp": HOSTILE_MLP, "cnn": HOSTILE_CNN, "rnn": HOSTILE_RNN}, warm_judge, warm_job)
     assert warm_judge.starts == 1  # kept warm across submissions (and never restarted by a hostile one)
@@ -584,6 +591,7 @@ def test_hostile_models_earn_nothing_for_what_they_forged(tmp_path, warm_job, wa
     assert all(c.status != "error" for c in model_checks.values()), {k: c.feedback for k, c in model_checks.items() if c.status == "error"}
 
 
+@pytest.mark.slow  # end to end: a judge process or a grade in the sandbox
 def test_correct_alternatives_keep_full_marks(tmp_path, warm_job, warm_judge):
     checks = _grade(tmp_path, {"mlp": ALT_MLP, "cnn": ALT_CNN, "rnn": ALT_RNN}, warm_judge, warm_job)
     assert warm_judge.starts == 1  # the fork server's resets between submissions spared it
