@@ -482,6 +482,8 @@ class _Where:
 def _where(cluster: str | None, jobs: int | None, n: int, course: Course, names: list[str], masks: tuple[str, ...]):
     """The one place that decides where tasks run: ``jobs`` local spawn processes, or ``cluster``."""
     if cluster:
+        if cluster.startswith("local:"):
+            _start_forkserver()  # its worker processes' imports run beside this process's import of Dask
         from autograder.cluster import dask_where
 
         with dask_where(cluster, course, names, masks) as where:
@@ -490,6 +492,21 @@ def _where(cluster: str | None, jobs: int | None, n: int, course: Course, names:
     jobs = max(1, min(jobs or os.cpu_count() or 1, n))
     why = lambda exc, k: f"a grading process died {k} times while this submission was graded"  # noqa: E731
     yield _Where(functools.partial(_pool, jobs, (str(course.root), names, masks)), (BrokenProcessPool,), POOL_RETRIES, why)
+
+
+FORKSERVER_PRELOAD = ("distributed", "autograder.cluster")
+
+
+def _start_forkserver() -> None:
+    """Start this process's multiprocessing fork server, preloaded with Dask and the grader (once;
+    idempotent). A ``local:N`` cluster forks its Dask worker processes from it
+    (:func:`autograder.cluster._connect`): Dask and the grader are imported once, not once per worker
+    (a second each), a worker ends without tearing down an interpreter, and started before this
+    process imports Dask, the server's imports run beside that one."""
+    import multiprocessing.forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+    multiprocessing.forkserver.ensure_running()
 
 
 @contextlib.contextmanager

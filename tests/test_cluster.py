@@ -509,11 +509,19 @@ def test_the_local_job_still_reads_the_entry_itself(course, tmp_path):
     assert done.stored and {c["status"] for c in done.result["checks"]} == {"passed"}
 
 
-def test_the_plugin_pauses_the_dask_profiler_while_it_grades(course):
-    """Dask samples running tasks' stacks every 10 ms; grading is faster without it (restored after)."""
+def test_the_plugin_quiets_the_worker_while_it_grades(course):
+    """Dask samples running tasks' stacks every 10 ms and checks its event loop every 20 ms; each
+    wake-up takes the GIL from the grading thread. While the plugin grades, the profiler is stopped
+    and the tick runs every second; the heap the worker had before grading is frozen, so pytest's
+    gc.collect() after each submission does not walk Dask's objects. All restored after."""
+    import gc
+
+    from autograder.cluster import TICK_MS
+
     class Callback:
-        def __init__(self):
+        def __init__(self, ms=100):
             self.running = True
+            self.callback_time = ms
 
         def stop(self):
             self.running = False
@@ -521,16 +529,38 @@ def test_the_plugin_pauses_the_dask_profiler_while_it_grades(course):
         def start(self):
             self.running = True
 
-    callbacks = {"profile": Callback(), "profile-cycle": Callback(), "heartbeat": Callback()}
+    callbacks = {"profile": Callback(), "profile-cycle": Callback(), "heartbeat": Callback(), "tick": Callback(20)}
     worker = type("FakeWorker", (), {"periodic_callbacks": dict(callbacks)})()
     plugin = _plugin(course)
+    frozen = gc.get_freeze_count()
     plugin.setup(worker)
     try:
-        assert set(worker.periodic_callbacks) == {"heartbeat"}
+        assert set(worker.periodic_callbacks) == {"heartbeat", "tick"}
         assert not callbacks["profile"].running and not callbacks["profile-cycle"].running and callbacks["heartbeat"].running
+        assert callbacks["tick"].callback_time == TICK_MS and callbacks["tick"].running
+        assert callbacks["heartbeat"].callback_time == 100
+        assert gc.get_freeze_count() > frozen, "the worker's heap was not frozen"
     finally:
         plugin.teardown(worker)
     assert worker.periodic_callbacks == callbacks and all(c.running for c in callbacks.values())
+    assert callbacks["tick"].callback_time == 20
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_local_cluster_certificate_is_a_fresh_elliptic_curve_one():
+    """local:N's throw-away certificate: a P-256 key (made in a millisecond; an RSA-2048 one took up
+    to a second on a busy machine), fresh for every run, every role, encryption required."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from autograder.cluster import _throwaway_security
+
+    one, two = _throwaway_security(), _throwaway_security()
+    assert one.require_encryption
+    cert = x509.load_pem_x509_certificate(one.tls_scheduler_cert.encode())
+    assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
+    assert one.tls_ca_file == one.tls_worker_cert == one.tls_client_cert == one.tls_scheduler_cert
+    assert one.tls_worker_key == one.tls_client_key == one.tls_scheduler_key != two.tls_scheduler_key
 
 
 @pytest.mark.slow
@@ -546,3 +576,26 @@ def test_a_local_cluster_talks_only_to_this_run(tmp_path):
         for attempt in (address, address.replace("tls://", "tcp://")):
             with pytest.raises((OSError, TypeError, ValueError)):
                 distributed.Client(attempt, timeout=2)
+
+
+@pytest.mark.slow
+def test_local_cluster_workers_are_forked_from_the_preloaded_fork_server():
+    """local:N's worker processes come from this process's multiprocessing fork server, which has
+    imported Dask and the grader once for all of them (the course plugin is not installed here:
+    the grader's modules are there from the preload)."""
+    from autograder.batch import FORKSERVER_PRELOAD
+    from autograder.cluster import _connect
+
+    def where_from():
+        import sys
+
+        import psutil
+
+        return " ".join(psutil.Process().parent().cmdline()), [m for m in ("distributed", "autograder.cluster") if m in sys.modules]
+
+    with _connect("local:2") as client:
+        found = client.run(where_from)
+    assert len(found) == 2
+    for parent, modules in found.values():
+        assert "multiprocessing.forkserver" in parent, parent
+        assert modules == list(FORKSERVER_PRELOAD)
