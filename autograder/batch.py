@@ -509,6 +509,25 @@ def _start_forkserver() -> None:
     multiprocessing.forkserver.ensure_running()
 
 
+def _stop_forkserver(grace: float = 5.0) -> None:
+    """End this process's multiprocessing fork server now (the local cluster's workers are gone),
+    with SIGTERM: left to end when this process does, it would first tear down an interpreter that
+    has Dask loaded, holding this process's stdout all the while. Not reaped here: the next
+    :func:`_start_forkserver` sees it dead and starts another."""
+    import psutil
+
+    for child in psutil.Process().children():
+        try:
+            if "multiprocessing.forkserver" not in " ".join(child.cmdline()):
+                continue
+            child.terminate()
+            deadline = time.monotonic() + grace
+            while child.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+                time.sleep(0.01)
+        except psutil.Error:
+            continue
+
+
 @contextlib.contextmanager
 def _pool(jobs: int, initargs: tuple, n: int):
     """``min(jobs, n)`` spawn processes, each a :class:`_Job`; SIGTERMed if the round is interrupted."""

@@ -43,7 +43,7 @@ from pathlib import Path, PurePosixPath
 
 from autograder import __version__
 from autograder import course as course_mod
-from autograder.batch import POOL_RETRIES, BatchError, _Done, _Job, _safe_masks, _start_forkserver, _Task, _Where, _with_content
+from autograder.batch import POOL_RETRIES, BatchError, _Done, _Job, _safe_masks, _start_forkserver, _stop_forkserver, _Task, _Where, _with_content
 from autograder.course import Course
 from autograder.errors import AutograderError
 from autograder.intake import _safe_member
@@ -190,7 +190,8 @@ class CoursePlugin(_plugin_base()):
             masks = _safe_masks([*map(Path, self.masks), Path(self.folder)])
             self.job = _Job(course, self.topics, masks)
             self.error = ""
-            self._freeze_heap()
+            if _is_dask_worker(worker):  # a worker process of its own: never the caller's process
+                self._freeze_heap()
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, CourseMismatch) else str(exc)
             self.teardown(worker)
@@ -249,6 +250,14 @@ class CoursePlugin(_plugin_base()):
                 raise CourseMismatch(self.error)
             done = self.job.grade(task)
         return {"slug": done.slug, "result": done.result, "stored": done.stored}
+
+
+def _is_dask_worker(worker) -> bool:
+    try:
+        from distributed import Worker
+    except ImportError:
+        return False
+    return isinstance(worker, Worker)
 
 
 def _grade_remote(plugin: str, task: _Task) -> dict:
@@ -426,6 +435,7 @@ def _connect(address: str):
                     yield client
             finally:
                 cluster.close()
+                _stop_forkserver()
         return
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT)

@@ -143,6 +143,7 @@ def _median(runs: list[dict]) -> dict:
     out["errors"] = sum(r["errors"] for r in runs)
     out["scores"] = sorted({s for r in runs for s in r["scores"]})
     out["repeats"] = len(runs)
+    out["each_run"] = [{k: r[k] for k in ("load1", *TIMINGS)} for r in runs]
     return out
 
 
