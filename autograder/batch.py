@@ -490,6 +490,8 @@ class _Where:
 def _where(cluster: str | None, jobs: int | None, n: int, course: Course, names: list[str], masks: tuple[str, ...]):
     """The one place that decides where tasks run: ``jobs`` local spawn processes, or ``cluster``."""
     if cluster:
+        if cluster.startswith("local:"):
+            _start_forkserver()  # its worker processes' imports run beside this process's import of Dask
         from autograder.cluster import dask_where
 
         with dask_where(cluster, course, names, masks) as where:
@@ -498,6 +500,40 @@ def _where(cluster: str | None, jobs: int | None, n: int, course: Course, names:
     jobs = max(1, min(jobs or os.cpu_count() or 1, n))
     why = lambda exc, k: f"a grading process died {k} times while this submission was graded"  # noqa: E731
     yield _Where(functools.partial(_pool, jobs, (str(course.root), names, masks)), (BrokenProcessPool,), POOL_RETRIES, why)
+
+
+FORKSERVER_PRELOAD = ("distributed", "autograder.cluster")
+
+
+def _start_forkserver() -> None:
+    """Start this process's multiprocessing fork server, preloaded with Dask and the grader (once;
+    idempotent). A ``local:N`` cluster forks its Dask worker processes from it
+    (:func:`autograder.cluster._connect`): Dask and the grader are imported once, not once per worker
+    (a second each), a worker ends without tearing down an interpreter, and started before this
+    process imports Dask, the server's imports run beside that one."""
+    import multiprocessing.forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+    multiprocessing.forkserver.ensure_running()
+
+
+def _stop_forkserver(grace: float = 5.0) -> None:
+    """End this process's multiprocessing fork server now (the local cluster's workers are gone),
+    with SIGTERM: left to end when this process does, it would first tear down an interpreter that
+    has Dask loaded, holding this process's stdout all the while. Not reaped here: the next
+    :func:`_start_forkserver` sees it dead and starts another."""
+    import psutil
+
+    for child in psutil.Process().children():
+        try:
+            if "multiprocessing.forkserver" not in " ".join(child.cmdline()):
+                continue
+            child.terminate()
+            deadline = time.monotonic() + grace
+            while child.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+                time.sleep(0.01)
+        except psutil.Error:
+            continue
 
 
 @contextlib.contextmanager

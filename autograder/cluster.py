@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import gc
 import hashlib
 import io
 import os
@@ -42,7 +43,7 @@ from pathlib import Path, PurePosixPath
 
 from autograder import __version__
 from autograder import course as course_mod
-from autograder.batch import POOL_RETRIES, BatchError, _Done, _Job, _safe_masks, _Task, _Where, _with_content
+from autograder.batch import POOL_RETRIES, BatchError, _Done, _Job, _safe_masks, _start_forkserver, _stop_forkserver, _Task, _Where, _with_content
 from autograder.course import Course
 from autograder.errors import AutograderError
 from autograder.intake import _safe_member
@@ -53,6 +54,10 @@ CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before giving up
 WORKER_WAIT = 300.0  # seconds to wait for a first worker on a scheduler that has none (Slurm queues)
 INSTALL_HINT = "pip install 'keras-course-autograder[cluster]' (or: pip install 'distributed>=2024.8')"
 _DATA_SUFFIXES = (".py", ".toml", ".json", ".npz", ".txt")
+# a local:N cluster's Dask settings: worker processes forked from the preloaded fork server
+# (batch._start_forkserver) rather than each a fresh interpreter that imports Dask and the grader
+LOCAL_CONFIG = {"distributed.worker.multiprocessing-method": "forkserver"}
+TICK_MS = 1000  # the worker's event-loop health check while it grades (Dask's default: every 20 ms)
 _DATE = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same course gives the same bytes and hash
 
 
@@ -161,6 +166,8 @@ class CoursePlugin(_plugin_base()):
         self.error = "the course was not set up on this worker"
         self.lock = threading.Lock()
         self.paused: dict = {}  # the worker's profiler callbacks, stopped while this plugin grades
+        self.slowed: dict = {}  # periodic callbacks run less often while this plugin grades: their old period (ms)
+        self.frozen = False  # gc.freeze() was called by setup (undone by teardown)
 
     def __getstate__(self) -> dict:
         return {k: self.__dict__[k] for k in ("bundle", "digest", "package", "topics", "masks")}
@@ -169,7 +176,7 @@ class CoursePlugin(_plugin_base()):
         self.__init__(**state)
 
     def setup(self, worker=None) -> None:
-        self._pause_profiler(worker)
+        self._quiet(worker)
         try:
             got = hashlib.sha256(self.bundle).hexdigest()
             if got != self.digest:
@@ -184,6 +191,8 @@ class CoursePlugin(_plugin_base()):
             masks = _safe_masks([*map(Path, self.masks), Path(self.folder)])
             self.job = _Job(course, self.topics, masks)
             self.error = ""
+            if _is_dask_worker(worker):  # a worker process of its own: never the caller's process
+                self._freeze_heap()
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, CourseMismatch) else str(exc)
             self.teardown(worker)
@@ -195,17 +204,26 @@ class CoursePlugin(_plugin_base()):
             job.close()
         if self.folder:
             shutil.rmtree(self.folder, ignore_errors=True)
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = False
         callbacks = getattr(worker, "periodic_callbacks", None)
         for name, pc in self.paused.items():
             if callbacks is not None and name not in callbacks:
                 callbacks[name] = pc
                 pc.start()
         self.paused = {}
+        for pc, ms in self.slowed.items():
+            pc.callback_time = ms
+        self.slowed = {}
 
-    def _pause_profiler(self, worker) -> None:
-        """Stop Dask's statistical profiler on this worker while it grades (restarted at teardown):
-        it samples the stacks of running tasks every 10 ms, holding the GIL, and pytest's deep
-        stacks made each submission about twice as slow on a busy machine."""
+    def _quiet(self, worker) -> None:
+        """Quiet the worker's event loop while it grades (restored at teardown): stop Dask's
+        statistical profiler (it samples the stacks of running tasks every 10 ms, holding the GIL,
+        and pytest's deep stacks made each submission about twice as slow on a busy machine), and
+        run its event-loop health tick every second instead of every 20 ms. Each wake-up of the
+        loop thread takes the GIL from the grading thread; on a loaded machine each handover can
+        wait for a time slice."""
         callbacks = getattr(worker, "periodic_callbacks", None)
         if callbacks is None:
             return
@@ -214,6 +232,18 @@ class CoursePlugin(_plugin_base()):
             if pc is not None:
                 pc.stop()
                 self.paused[name] = pc
+        tick = callbacks.get("tick")
+        if tick is not None and getattr(tick, "callback_time", TICK_MS) < TICK_MS:
+            self.slowed[tick] = tick.callback_time
+            tick.callback_time = TICK_MS  # tornado reads it when it schedules the next call
+
+    def _freeze_heap(self) -> None:
+        """Move the objects alive now (Dask, tornado, the grader's imports) to the collector's
+        permanent generation: pytest runs ``gc.collect()`` at the end of every submission, and a
+        Dask worker's heap is half again a local job's, so each collection cost more there. What
+        a submission allocates is still collected; ``teardown`` unfreezes."""
+        gc.freeze()
+        self.frozen = True
 
     def grade(self, task: _Task) -> dict:
         with self.lock:  # one fork server, one submission at a time (run workers with --nthreads 1)
@@ -221,6 +251,14 @@ class CoursePlugin(_plugin_base()):
                 raise CourseMismatch(self.error)
             done = self.job.grade(task)
         return {"slug": done.slug, "result": done.result, "stored": done.stored}
+
+
+def _is_dask_worker(worker) -> bool:
+    try:
+        from distributed import Worker
+    except ImportError:
+        return False
+    return isinstance(worker, Worker)
 
 
 def _grade_remote(plugin: str, task: _Task) -> dict:
@@ -332,14 +370,39 @@ def _temporary_security():
     """Mutual TLS with a throw-away certificate for a ``local:N`` cluster: only this run's client and
     workers can talk to its scheduler (student code that reached loopback could not submit tasks).
     Without the ``cryptography`` package: plain TCP on loopback, said once."""
-    from distributed.security import Security
-
     try:
-        return Security.temporary()
+        return _throwaway_security()
     except ImportError:
         print("autograder: warning: missing protection: TLS for the local Dask cluster (install 'cryptography'); "
               "its scheduler accepts any client on 127.0.0.1", file=sys.stderr)
         return None
+
+
+def _throwaway_security():
+    """:meth:`distributed.security.Security.temporary` with an elliptic-curve key (P-256) instead
+    of a 2048-bit RSA one: the same self-signed certificate for every role, in memory only, but
+    made in about a millisecond instead of a tenth of a second to a second (a busy machine), and
+    cheaper to handshake with on every connection of the run."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from distributed.security import Security
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dask-internal")])
+    now = datetime.datetime.now(tz=datetime.timezone.utc).replace(tzinfo=None)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("dask-internal")]), critical=False)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=7))
+            .sign(key, hashes.SHA256()))
+    pem_cert = cert.public_bytes(serialization.Encoding.PEM).decode()
+    return Security(require_encryption=True, tls_ca_file=pem_cert, tls_client_key=pem_key, tls_client_cert=pem_cert,
+                    tls_scheduler_key=pem_key, tls_scheduler_cert=pem_cert, tls_worker_key=pem_key, tls_worker_cert=pem_cert)
 
 
 @contextlib.contextmanager
@@ -355,19 +418,25 @@ def _connect(address: str):
             raise BatchError(f"--cluster {address}: expected local:N with N >= 1 worker processes") from None
         import logging
 
-        cluster = distributed.LocalCluster(
-            security=_temporary_security(),
-            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None,  # no dashboard; the scheduler's HTTP routes on a free loopback port
-            memory_limit=0,  # the sandbox limits student code; Dask must not kill a worker for it
-            silence_logs=logging.ERROR,
-            scheduler_kwargs={"allowed_failures": POOL_RETRIES, "dashboard_address": "127.0.0.1:0"},
-        )
-        try:
-            with distributed.Client(cluster) as client:
-                yield client
-        finally:
-            cluster.close()
+        import dask
+
+        _start_forkserver()  # started earlier by batch._where; here for a caller that did not
+        # the workers are forked from the preloaded fork server (also when the nanny restarts a dead one)
+        with dask.config.set(LOCAL_CONFIG):
+            cluster = distributed.LocalCluster(
+                security=_temporary_security(),
+                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None,  # no dashboard; the scheduler's HTTP routes on a free loopback port
+                memory_limit=0,  # the sandbox limits student code; Dask must not kill a worker for it
+                silence_logs=logging.ERROR,
+                scheduler_kwargs={"allowed_failures": POOL_RETRIES, "dashboard_address": "127.0.0.1:0"},
+            )
+            try:
+                with distributed.Client(cluster) as client:
+                    yield client
+            finally:
+                cluster.close()
+                _stop_forkserver()
         return
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT)

@@ -1,18 +1,28 @@
 """Cluster throughput: ``grade-all --cluster local:N`` against local ``grade-all --jobs N``.
 
 Grades the same class (N copies of the reference solutions) with N = 1, 2 and 4 processes both
-ways, ``--force`` so every copy is really graded, each run a subprocess timed from outside (both
-pay their own start-up: the job processes and fork servers, or the LocalCluster, its workers and
-their fork servers). Printed side by side, per size: wall seconds per submission, the steady rate
-(seconds per submission between the first and the last result written, start-up excluded), the
-time to the first result (start-up), and the overhead ratios cluster / local. ``--repeat R`` runs
-each side R times, alternating, and keeps the medians (a shared machine is noisy). The target: the cluster path costs less than 10 % more per
-submission than local ``--jobs`` at the same number of processes. Scores are checked to agree.
+ways, ``--force`` so every copy is really graded, each run a subprocess timed from outside.
+
+How start-up is counted. Both sides pay their own, in full, in the **wall** figure: the Python
+start of the command, the job processes and their fork servers (local), or Dask's import, the
+LocalCluster, its worker processes, the course plugin and their fork servers (cluster), every
+process's first submission (its warm-up: pytest's import, the fork server's imports), and the
+shutdown. The **steady** figure leaves start-up and shutdown out: seconds per submission between
+the first and the last ``result.json`` written, i.e. ``(last - first) / (n - 1)``, the marginal
+cost of one more submission once every process is warm. **1st result** is the start-up plus one
+submission. **cpu** is the CPU time of the whole process tree (a cpuacct cgroup per run, where
+this machine has a writable one: Linux, root; else left out), which a shared, busy machine
+disturbs far less than the wall clock. The overhead ratios (cluster / local) are given for wall,
+steady and cpu. Each run notes the 1-minute load average it started under.
+
+``--repeat R`` runs each side R times, alternating the order (local first, then cluster first, ...),
+and keeps the medians. The target: the cluster path costs less than 10 % more per submission than
+local ``--jobs`` at the same number of processes. Scores are checked to agree.
 
 Usage::
 
     python benchmarks/cluster_throughput.py                                 # all topics, 8 copies
-    python benchmarks/cluster_throughput.py -n 8 --topics neurons backprop  # NumPy topics: quick
+    python benchmarks/cluster_throughput.py -n 24 --topics neurons backprop --repeat 3  # NumPy topics
 
 Writes ``benchmarks/results/cluster.json`` (one entry per topic selection).
 """
@@ -20,6 +30,7 @@ Writes ``benchmarks/results/cluster.json`` (one entry per topic selection).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -50,11 +61,52 @@ def _save(path: Path, label: str, report: dict) -> None:
     path.write_text(json.dumps({"benchmark": "cluster_throughput", "runs": runs}, indent=2) + "\n", encoding="utf-8")
 
 
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def _cpu_group(name: str) -> Path | None:
+    """A fresh cpuacct cgroup for one run, or ``None`` where there is no writable one."""
+    group = CPUACCT / name
+    try:
+        group.mkdir()
+        return group
+    except OSError:
+        return None
+
+
+def _cpu_seconds(group: Path | None) -> float | None:
+    """CPU seconds used in ``group`` (every process the command started, however deep); removes it."""
+    if group is None:
+        return None
+    time.sleep(0.3)  # a fork server ends just after its client
+    used = int((group / "cpuacct.usage").read_text()) / 1e9 or None  # 0: the command could not join it
+    for _ in range(50):
+        try:
+            group.rmdir()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return used
+
+
 def run(klass: Path, out: Path, how: list[str], topics: list[str]) -> dict:
     cmd = [sys.executable, "-m", "autograder", "grade-all", str(klass), "--out", str(out), *how, "--force", "--no-progress", *_topic_args(topics)]
+    group = _cpu_group(f"cluster-bench-{os.getpid()}-{out.name}-{time.monotonic_ns()}")
+
+    def join_group() -> None:  # in the child, before it runs anything
+        if group is not None:
+            with contextlib.suppress(OSError):  # not allowed: no cpu figure (the group stays empty)
+                (group / "cgroup.procs").write_text(str(os.getpid()))
+
+    env = _env()  # the package next to this script, not an installed one
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+
+    load = os.getloadavg()[0]
     start, started_at = time.perf_counter(), time.time()
-    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    # run from the class's folder: `python -m` puts the working directory first on sys.path
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=klass.parent, preexec_fn=join_group)
     wall = time.perf_counter() - start
+    cpu = _cpu_seconds(group)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     with open(out / "gradebook.csv", encoding="utf-8", newline="") as f:
@@ -66,25 +118,37 @@ def run(klass: Path, out: Path, how: list[str], topics: list[str]) -> dict:
     return {
         "how": " ".join(how),
         "submissions": n,
+        "load1": round(load, 2),
         "wall_s": round(wall, 2),
         "wall_per_submission_s": round(wall / n, 3),
         "steady_per_submission_s": round(steady, 3),
         "first_result_s": round(written[0] - started_at, 2),
+        "cpu_per_submission_s": None if cpu is None else round(cpu / n, 3),
         "grading_per_submission_s": round(statistics.fmean(json.loads(p.read_text())["result"]["duration"] for p in records), 3),
         "errors": sum(1 for r in rows if r["error"]),
         "scores": sorted({float(r["score"]) for r in rows}),
     }
 
 
+TIMINGS = ("wall_s", "wall_per_submission_s", "steady_per_submission_s", "first_result_s", "cpu_per_submission_s", "grading_per_submission_s")
+
+
 def _median(runs: list[dict]) -> dict:
     """The median of each timing over repeated runs (the other fields of the first run)."""
     out = dict(runs[0])
-    for key in ("wall_s", "wall_per_submission_s", "steady_per_submission_s", "first_result_s", "grading_per_submission_s"):
-        out[key] = round(statistics.median(r[key] for r in runs), 3)
+    for key in TIMINGS:
+        values = [r[key] for r in runs if r[key] is not None]
+        out[key] = round(statistics.median(values), 3) if values else None
+    out["load1"] = [r["load1"] for r in runs]
     out["errors"] = sum(r["errors"] for r in runs)
     out["scores"] = sorted({s for r in runs for s in r["scores"]})
     out["repeats"] = len(runs)
+    out["each_run"] = [{k: r[k] for k in ("load1", *TIMINGS)} for r in runs]
     return out
+
+
+def _ratio(a, b):
+    return None if a is None or b is None else round(a / b, 3)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -108,14 +172,16 @@ def main(argv: list[str] | None = None) -> dict:
         make_class(Path(tmp) / "class", args.n, topics)
         for k in args.sizes:
             locals_, clusters = [], []
-            for _ in range(max(1, args.repeat)):
-                locals_.append(run(Path(tmp) / "class", Path(tmp) / f"local{k}", ["--jobs", str(k)], topics))
-                clusters.append(run(Path(tmp) / "class", Path(tmp) / f"cluster{k}", ["--cluster", f"local:{k}"], topics))
+            sides = [(locals_, f"local{k}", ["--jobs", str(k)]), (clusters, f"cluster{k}", ["--cluster", f"local:{k}"])]
+            for i in range(max(1, args.repeat)):
+                for runs, name, how in sides if i % 2 == 0 else sides[::-1]:  # ABBA: drift in the load hits both
+                    runs.append(run(Path(tmp) / "class", Path(tmp) / name, how, topics))
             local, cluster = _median(locals_), _median(clusters)
             pairs.append({
                 "processes": k, "local": local, "cluster": cluster,
-                "overhead_wall": round(cluster["wall_per_submission_s"] / local["wall_per_submission_s"], 3),
-                "overhead_steady": round(cluster["steady_per_submission_s"] / local["steady_per_submission_s"], 3),
+                "overhead_wall": _ratio(cluster["wall_per_submission_s"], local["wall_per_submission_s"]),
+                "overhead_steady": _ratio(cluster["steady_per_submission_s"], local["steady_per_submission_s"]),
+                "overhead_cpu": _ratio(cluster["cpu_per_submission_s"], local["cpu_per_submission_s"]),
             })
     scores = {s for p in pairs for side in ("local", "cluster") for s in p[side]["scores"]}
     report = {
@@ -129,14 +195,21 @@ def main(argv: list[str] | None = None) -> dict:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     _save(args.output, "all topics" if not args.topics else " ".join(topics), report)
-    print(f"topics: {' '.join(topics)}; {args.n} copies of the reference; {os.cpu_count()} cores, load {load_before[0]:.1f}")
-    print(f"{'processes':>9} | {'local --jobs N':^36} | {'--cluster local:N':^36} | {'cluster / local':^17}")
-    head = f"{'wall s/sub':>10} {'steady s/sub':>12} {'1st result s':>12}"
-    print(f"{'':>9} | {head} | {head} | {'wall':>7} {'steady':>8}")
+    print(f"topics: {' '.join(topics)}; {args.n} copies of the reference; {os.cpu_count()} cores, load {load_before[0]:.1f}; "
+          f"medians of {max(1, args.repeat)} run(s) per side")
+    print(f"{'processes':>9} | {'local --jobs N':^47} | {'--cluster local:N':^47} | {'cluster / local':^24}")
+    head = f"{'wall s/sub':>10} {'steady s/sub':>12} {'1st result s':>12} {'cpu s/sub':>10}"
+    print(f"{'':>9} | {head} | {head} | {'wall':>7} {'steady':>8} {'cpu':>7}")
+
+    def cell(v, width):
+        return f"{v:>{width}.2f}" if v is not None else f"{'-':>{width}}"
+
     for p in pairs:
         lo, cl = p["local"], p["cluster"]
-        cells = [f"{r['wall_per_submission_s']:>10.2f} {r['steady_per_submission_s']:>12.2f} {r['first_result_s']:>12.2f}" for r in (lo, cl)]
-        print(f"{p['processes']:>9} | {cells[0]} | {cells[1]} | {p['overhead_wall']:>7.2f} {p['overhead_steady']:>8.2f}")
+        cells = [f"{r['wall_per_submission_s']:>10.2f} {r['steady_per_submission_s']:>12.2f} {r['first_result_s']:>12.2f} {cell(r['cpu_per_submission_s'], 10)}"
+                 for r in (lo, cl)]
+        print(f"{p['processes']:>9} | {cells[0]} | {cells[1]} | {cell(p['overhead_wall'], 7)} {cell(p['overhead_steady'], 8)} {cell(p['overhead_cpu'], 7)}")
+        print(f"{'':>9}   load (1 min) at each run: local {lo['load1']}, cluster {cl['load1']}")
     print(f"scores agree: {report['scores_agree']}; target: cluster / local < 1.10 per submission")
     print(f"wrote {args.output}")
     return report

@@ -509,11 +509,19 @@ def test_the_local_job_still_reads_the_entry_itself(course, tmp_path):
     assert done.stored and {c["status"] for c in done.result["checks"]} == {"passed"}
 
 
-def test_the_plugin_pauses_the_dask_profiler_while_it_grades(course):
-    """Dask samples running tasks' stacks every 10 ms; grading is faster without it (restored after)."""
+def test_the_plugin_quiets_the_worker_while_it_grades(course):
+    """Dask samples running tasks' stacks every 10 ms and checks its event loop every 20 ms; each
+    wake-up takes the GIL from the grading thread. While the plugin grades, the profiler is stopped
+    and the tick runs every second; all restored after. (The heap is frozen only in a real Dask
+    worker: see the fork-server test.)"""
+    import gc
+
+    from autograder.cluster import TICK_MS
+
     class Callback:
-        def __init__(self):
+        def __init__(self, ms=100):
             self.running = True
+            self.callback_time = ms
 
         def stop(self):
             self.running = False
@@ -521,16 +529,37 @@ def test_the_plugin_pauses_the_dask_profiler_while_it_grades(course):
         def start(self):
             self.running = True
 
-    callbacks = {"profile": Callback(), "profile-cycle": Callback(), "heartbeat": Callback()}
+    callbacks = {"profile": Callback(), "profile-cycle": Callback(), "heartbeat": Callback(), "tick": Callback(20)}
     worker = type("FakeWorker", (), {"periodic_callbacks": dict(callbacks)})()
     plugin = _plugin(course)
+    frozen = gc.get_freeze_count()
     plugin.setup(worker)
     try:
-        assert set(worker.periodic_callbacks) == {"heartbeat"}
+        assert set(worker.periodic_callbacks) == {"heartbeat", "tick"}
         assert not callbacks["profile"].running and not callbacks["profile-cycle"].running and callbacks["heartbeat"].running
+        assert callbacks["tick"].callback_time == TICK_MS and callbacks["tick"].running
+        assert callbacks["heartbeat"].callback_time == 100
+        assert gc.get_freeze_count() == frozen, "froze the heap of a process that is no Dask worker"
     finally:
         plugin.teardown(worker)
     assert worker.periodic_callbacks == callbacks and all(c.running for c in callbacks.values())
+    assert callbacks["tick"].callback_time == 20
+
+
+def test_the_local_cluster_certificate_is_a_fresh_elliptic_curve_one():
+    """local:N's throw-away certificate: a P-256 key (made in a millisecond; an RSA-2048 one took up
+    to a second on a busy machine), fresh for every run, every role, encryption required."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from autograder.cluster import _throwaway_security
+
+    one, two = _throwaway_security(), _throwaway_security()
+    assert one.require_encryption
+    cert = x509.load_pem_x509_certificate(one.tls_scheduler_cert.encode())
+    assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
+    assert one.tls_ca_file == one.tls_worker_cert == one.tls_client_cert == one.tls_scheduler_cert
+    assert one.tls_worker_key == one.tls_client_key == one.tls_scheduler_key != two.tls_scheduler_key
 
 
 @pytest.mark.slow
@@ -546,3 +575,49 @@ def test_a_local_cluster_talks_only_to_this_run(tmp_path):
         for attempt in (address, address.replace("tls://", "tcp://")):
             with pytest.raises((OSError, TypeError, ValueError)):
                 distributed.Client(attempt, timeout=2)
+
+
+@pytest.mark.slow
+def test_local_cluster_workers_are_forked_from_the_preloaded_fork_server(course):
+    """local:N's worker processes come from this process's multiprocessing fork server, which has
+    imported Dask and the grader once for all of them (the course plugin is not installed here:
+    the grader's modules are there from the preload). It ends with the run; the next starts another."""
+    from autograder.batch import FORKSERVER_PRELOAD
+    from autograder.cluster import _connect
+
+    def where_from():
+        import sys
+
+        import psutil
+
+        return " ".join(psutil.Process().parent().cmdline()), [m for m in ("distributed", "autograder.cluster") if m in sys.modules]
+
+    def servers() -> list[int]:
+        found = []
+        for p in psutil.Process().children():
+            try:
+                if "multiprocessing.forkserver" in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE:
+                    found.append(p.pid)
+            except psutil.Error:  # a zombie (an ended server, not reaped until the next starts)
+                continue
+        return found
+
+    with _connect("local:2") as client:
+        found = client.run(where_from)
+        assert len(servers()) == 1
+        # the course plugin freezes a real worker's start-up heap (pytest's gc.collect per submission skips it)
+        import gc
+
+        client.register_plugin(_plugin(course), name="frozen-heap")
+        assert all(n > 0 for n in client.run(gc.get_freeze_count).values())
+        client.unregister_worker_plugin("frozen-heap")
+        assert all(n == 0 for n in client.run(gc.get_freeze_count).values())
+    assert len(found) == 2
+    for parent, modules in found.values():
+        assert "multiprocessing.forkserver" in parent, parent
+        assert modules == list(FORKSERVER_PRELOAD)
+    assert not servers(), "the fork server outlived the run (it would hold the command's stdout until it ends)"
+    with _connect("local:1") as client:  # the next run starts another
+        assert client.submit(sum, [1, 2], pure=False).result() == 3
+        assert len(servers()) == 1
+    assert not servers()
