@@ -47,8 +47,8 @@ def keras_ops_only(call: str):
         yield
     except NotAttempted as exc:
         text = str(exc)
-        if "symbolic" not in text and "numpy" not in text.lower():
-            raise
+        if "TODO:" in text or ("symbolic" not in text and "numpy" not in text.lower()):
+            raise  # the stub's own NotImplementedError("TODO: ...") (its hint may say "numpy"): not attempted
         fail(f"{call}: {text[:300]}", NUMPY_ON_KERAS_TENSORS)
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -284,7 +285,7 @@ LEAKY = (
     "            open(os.path.join(folder, 'leak.txt'), 'w').write('answers')\n"
     "        except OSError:\n"
     "            pass\n"
-    "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\n"
+    "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600); TOKEN'], start_new_session=True)\n"
     "    return os.getpid()\n"
     "def look():\n"
     "    found = [p for folder in ('/tmp', '/dev/shm') for p in glob.glob(folder + '/**/*.txt', recursive=True)]\n"
@@ -295,16 +296,18 @@ LEAKY = (
 @needs_bwrap
 def test_workers_forked_for_successive_submissions_share_nothing():
     config = SandboxConfig()
+    token = f"leaky_{uuid.uuid4().hex}"  # this test's sleepers, not another test's running beside it
+    leaky = LEAKY.replace("TOKEN", token)
     with Zygote(config) as zygote:
-        with Sandbox({"m.py": LEAKY}, config, zygote=zygote) as first:
+        with Sandbox({"m.py": leaky}, config, zygote=zygote) as first:
             first.import_module("m")
             assert first.request({"op": "call", "target": {"module": "m", "attr": "leave_traces"}}).ok
             assert first.request({"op": "call", "target": {"module": "m", "attr": "look"}}).value  # it sees its own
-        with Sandbox({"m.py": LEAKY}, config, zygote=zygote) as second:
+        with Sandbox({"m.py": leaky}, config, zygote=zygote) as second:
             second.import_module("m")
             seen = second.request({"op": "call", "target": {"module": "m", "attr": "look"}})
         assert seen.ok and seen.value == []
-        sleepers = [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(600)" in " ".join(p.info["cmdline"] or [])]
+        sleepers = [p for p in psutil.process_iter(["cmdline"]) if token in " ".join(p.info["cmdline"] or [])]
         assert sleepers == []
 
 
