@@ -128,6 +128,23 @@ RETURNS_HISTORY = Misconception(
     "the History returned instead of the model", None,
     "model.fit(...) returns a History (the losses per epoch); the trained model is the object you called "
     "fit on: return the model.")
+OUTPUT_NOT_ONE_VECTOR = Misconception(
+    "fit failed: the model gives more than one vector per example", None,
+    "The sparse loss pairs each integer label with one vector of class probabilities, (batch, K); this "
+    "model's output has more axes (no Flatten or global pooling before the Dense layers, or "
+    "return_sequences=True on the last recurrent layer). Fix the model first: the builder's checks say how.")
+
+
+def training_error(message: str) -> Misconception | None:
+    """What a training call that raised says, from Keras's message: a loss that can't pair the model's
+    output with the labels names the model or the loss, not the training function's own hint."""
+    if "same rank" in message and "target" in message:  # a categorical (one-hot) loss given integer labels
+        return CATEGORICAL_FOR_INTEGER_LABELS
+    if "target.ndim - 1" in message:  # the sparse loss given an output with extra axes
+        return OUTPUT_NOT_ONE_VECTOR
+    return None
+
+
 WRONG_OPTIMIZER = Misconception(
     "the wrong optimizer or learning rate", None,
     "compile_model uses keras.optimizers.Adam(learning_rate=learning_rate), with the argument it is given.")
