@@ -128,6 +128,23 @@ RETURNS_HISTORY = Misconception(
     "the History returned instead of the model", None,
     "model.fit(...) returns a History (the losses per epoch); the trained model is the object you called "
     "fit on: return the model.")
+OUTPUT_NOT_ONE_VECTOR = Misconception(
+    "fit failed: the model gives more than one vector per example", None,
+    "The sparse loss pairs each integer label with one vector of class probabilities, (batch, K); this "
+    "model's output has more axes (no Flatten or global pooling before the Dense layers, or "
+    "return_sequences=True on the last recurrent layer). Fix the model first: the builder's checks say how.")
+
+
+def training_error(message: str) -> Misconception | None:
+    """What a training call that raised says, from Keras's message: a loss that can't pair the model's
+    output with the labels names the model or the loss, not the training function's own hint."""
+    if "same rank" in message and "target" in message:  # a categorical (one-hot) loss given integer labels
+        return CATEGORICAL_FOR_INTEGER_LABELS
+    if "target.ndim - 1" in message:  # the sparse loss given an output with extra axes
+        return OUTPUT_NOT_ONE_VECTOR
+    return None
+
+
 WRONG_OPTIMIZER = Misconception(
     "the wrong optimizer or learning rate", None,
     "compile_model uses keras.optimizers.Adam(learning_rate=learning_rate), with the argument it is given.")
@@ -281,6 +298,10 @@ SAME_SIZE_FROM_HALF_KERNEL = Misconception(
     "the 'same' size worked out from a padding of k // 2 on each side", None,
     "'same' gives ceil(n / s) outputs whatever the kernel: Keras pads as much as that needs "
     "(for an even kernel or a stride, not k // 2 on each side).")
+SAME_SIZE_IGNORES_STRIDE = Misconception(
+    "the 'same' size without the stride (n instead of ceil(n / s))", None,
+    "'same' keeps the size only at stride 1: with stride s the kernel moves s pixels at a time, so there is one "
+    "output per stride step, ceil(n / s).")
 NO_CONVOLUTION = Misconception(
     "no Conv2D layers (a Dense-only network)", None,
     "A CNN learns small kernels shared across the image with Conv2D layers (and pooling) before flattening "
@@ -296,6 +317,8 @@ def size_mistake(got, n: int, k: int, s: int, padding: str) -> Misconception | N
         return SAME_SIZE_FROM_HALF_KERNEL
     if padding == "valid" and value.shape == () and value == (n - k) // s:
         return VALID_SIZE_NO_PLUS_ONE
+    if padding == "same" and s > 1 and value.shape == () and value == n:
+        return SAME_SIZE_IGNORES_STRIDE
     return None
 
 
@@ -314,6 +337,9 @@ def rnn_mistakes(reference) -> tuple:
     def from_h0(X, h0, Wx, Wh, b):
         return np.stack([reference.rnn_cell_forward(X[:, t], h0, Wx, Wh, b) for t in range(np.shape(X)[1])], axis=1)
 
+    def zeros_h0(X, h0, Wx, Wh, b):
+        return reference.rnn_forward(X, np.zeros_like(np.asarray(h0, dtype=float)), Wx, Wh, b)
+
     return (
         Misconception("the recurrent kernel transposed (h_prev @ Wh.T)", transposed,
                       "Keras's layout: row i of Wh holds the weights from previous unit i, so h_prev multiplies "
@@ -322,6 +348,9 @@ def rnn_mistakes(reference) -> tuple:
         Misconception("every step started from h0 (the state not carried)", from_h0,
                       "The memory of an RNN is its state: feed each step's new h into the next step "
                       "(h = cell(x_t, h)), starting from h0 only at t = 0."),
+        Misconception("the initial state h0 ignored (started from zeros)", zeros_h0,
+                      "Start the loop from the h0 you are given (h = h0), not from zeros: Keras starts from zeros "
+                      "only when no initial_state is passed."),
     )
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from keras_mistakes import RETURNS_HISTORY
+from keras_mistakes import RETURNS_HISTORY, training_error
 
 from autograder.checking import fail
+from autograder.sandbox.proxy import StudentError
 
 _ACTIVATION_LAYERS = {"Softmax": "softmax", "ReLU": "relu"}
 
@@ -94,7 +95,13 @@ def trained(student, function, split, key=None):
         model = getattr(student, function)(split.X_train, split.y_train, 0)
         return model, time.monotonic() - start
 
-    return split, student.once(key or function, train)
+    try:
+        return split, student.once(key or function, train)
+    except StudentError as exc:  # a fit that could not even start names the mistake behind it
+        found = training_error(str(exc))
+        if found is None:
+            raise
+        fail(f"{exc.call or function}: {exc}\n{exc.traceback}".rstrip(), found)
 
 
 def learning_curve(model, topic) -> dict:

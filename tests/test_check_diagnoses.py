@@ -99,15 +99,28 @@ def test_numpy_variants_of_cnn_and_rnn(km):
     assert km.size_mistake(5, 8, 4, 2, "same") is km.SAME_SIZE_FROM_HALF_KERNEL  # (8 + 2*2 - 4) // 2 + 1, not ceil(8 / 2)
     rng = np.random.default_rng(0)
     X, h0, Wx, Wh, b = rng.normal(size=(3, 6, 2)), rng.normal(size=(3, 4)), rng.normal(size=(2, 4)), rng.normal(size=(4, 4)), rng.normal(size=4)
-    transposed, time_first, from_h0 = km.rnn_mistakes(rnn)
+    transposed, time_first, from_h0, zeros_h0 = km.rnn_mistakes(rnn)
     assert np.allclose(transposed.variant(X, h0, Wx, Wh, b), rnn.rnn_forward(X, h0, Wx, Wh.T, b))
     assert time_first.variant(X, h0, Wx, Wh, b).shape == (6, 3, 4)
     assert np.allclose(from_h0.variant(X, h0, Wx, Wh, b)[:, 0], rnn.rnn_forward(X, h0, Wx, Wh, b)[:, 0])
     assert not np.allclose(from_h0.variant(X, h0, Wx, Wh, b), rnn.rnn_forward(X, h0, Wx, Wh, b))
+    assert np.allclose(zeros_h0.variant(X, h0, Wx, Wh, b), rnn.rnn_forward(X, np.zeros_like(h0), Wx, Wh, b))
     pool_overlap, pool_from_zero = km.POOL_MISTAKES
     negative = -1.0 - np.arange(16.0).reshape(4, 4)
     assert np.allclose(pool_from_zero.variant(negative, 2), 0.0) and pool_overlap.variant(negative, 2).shape == (3, 3)
     assert km.size_mistake(25, 28, 3, 1, "valid") is km.VALID_SIZE_NO_PLUS_ONE
+    assert km.size_mistake(28, 28, 3, 2, "same") is km.SAME_SIZE_IGNORES_STRIDE  # n, not ceil(28 / 2)
+    assert km.size_mistake(28, 28, 3, 1, "same") is not km.SAME_SIZE_IGNORES_STRIDE  # at stride 1, n is right
+
+
+def test_training_errors_name_the_model_or_loss_behind_them(km):
+    rank = ("ValueError: Argument `output` must have rank (ndim) `target.ndim - 1`. Received: target.shape=(32,), "
+            "output.shape=(32, 5, 5, 5)")
+    same = ("ValueError: Arguments `target` and `output` must have the same rank (ndim). Received: "
+            "target.shape=(None,), output.shape=(None, 10)")
+    assert km.training_error(rank) is km.OUTPUT_NOT_ONE_VECTOR
+    assert km.training_error(same) is km.CATEGORICAL_FOR_INTEGER_LABELS
+    assert km.training_error("ZeroDivisionError: division by zero") is None
 
 
 def test_gradient_mistakes(km):

@@ -42,6 +42,12 @@ def _softmax_whole_sum(z, axis=-1):
     return e / np.sum(e)
 
 
+def _softmax_global_shift(z, axis=-1):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - np.max(z))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
 def _softmax_no_shift(z, axis=-1):
     e = np.exp(np.asarray(z, dtype=float))
     return e / e.sum(axis=axis, keepdims=True)
@@ -76,6 +82,10 @@ SOFTMAX_MISTAKES = (
     Misconception("exp of the raw logits (no max shift)", _softmax_no_shift,
                   "np.exp(1000) is inf and inf / inf is nan: subtract the maximum along the axis before exp; "
                   "softmax(z) equals softmax(z - c) for any c."),
+    Misconception("shifted by the largest logit of the whole array, not of each example", _softmax_global_shift,
+                  "np.max(z) without an axis takes one maximum for the whole batch: an example whose logits all lie "
+                  "far below it underflows to 0 / 0 = nan. Take the max along `axis` with keepdims=True, so every "
+                  "example is shifted by its own maximum."),
     Misconception("softmax always along axis 0 (down the columns)", lambda z, axis=-1: _softmax(z, axis=0),
                   "The classes lie along `axis` (the last one by default: one row per example). Reduce along "
                   "`axis`, not along axis 0."),

@@ -267,7 +267,10 @@ def test_train_step_moves_against_the_gradient(student):
 
 
 @pytest.mark.points(1)
-@pytest.mark.hint("Build a new dict of new arrays; `params[k] -= ...` changes the caller's parameters too.")
+@pytest.mark.hint("This check needs the right step as well as untouched parameters. When the new parameters are "
+                  "wrong, fix backward first (its own checks say how; train_step moves each parameter by "
+                  "-learning_rate times backward's gradient); otherwise build a new dict of new arrays: "
+                  "`params[k] -= ...` changes the caller's parameters too.")
 def test_train_step_leaves_params_unchanged(student):
     """train_step takes the right step and does not modify the params (or X, y) it was given"""
     X, y, params = _network(58, n=8)

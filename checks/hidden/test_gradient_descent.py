@@ -117,6 +117,10 @@ UNSEEDED = Misconception("a shuffle that ignores the seed argument", None,
 ERROR_SIGN = Misconception("the error written y - p: every step climbs the cost", None,
                            "The gradient of the cross-entropy with respect to z is p - y; stepping against it "
                            "means w <- w - lr * Xᵀ(p - y) / n.")
+SUMMED_GRADIENT = Misconception("the batch gradient summed over its examples, not averaged", None,
+                                "The step uses the MEAN gradient of the batch: w <- w - lr * X_bᵀ(p - y_b) / n_b and "
+                                "b <- b - lr * mean(p - y_b). A sum makes the step n_b times too large (and "
+                                "the last, smaller batch weigh less).")
 DROP_LAST = Misconception("the last, smaller batch skipped", None,
                           "When N is not a multiple of batch_size the last batch is smaller; it must still be used, "
                           "or its examples are never learnt from.")
@@ -233,7 +237,9 @@ def test_momentum_update_matches_keras_rule(student):
 
 
 @pytest.mark.points(1)
-@pytest.mark.hint("Build new lists of new arrays; `v *= momentum` or `p += v` changes the caller's arrays too.")
+@pytest.mark.hint("This check needs the right step as well as untouched inputs. When the step is wrong, fix the "
+                  "update rule first (see test_momentum_update_matches_keras_rule); otherwise build new lists of "
+                  "new arrays: `v *= momentum` or `p += v` changes the caller's arrays too.")
 def test_momentum_update_leaves_inputs_unchanged(student):
     """momentum_update gives the right step and does not modify params, grads or velocities in place"""
     params, grads, velocities = _params_and_grads(46)
@@ -245,8 +251,11 @@ def test_momentum_update_leaves_inputs_unchanged(student):
     assert isinstance(got, (list, tuple)) and len(got) == 2 and len(got[0]) == 3 and len(got[1]) == 3, (  # nothing earns nothing
         f"{call} returned {show(got)}; expected (new_params, new_velocities), 3 arrays each")
     for i in range(3):
-        assert_close(got[1][i], v_exp[i], call, what=f"returned new_velocities[{i}] =")
-        assert_close(got[0][i], p_exp[i], call, what=f"returned new_params[{i}] =")
+        inputs = (before[0][i], before[2][i], before[1][i], 0.1, 0.9)
+        assert_close(got[1][i], v_exp[i], call, what=f"returned new_velocities[{i}] =",
+                     misconceptions=VELOCITY_MISTAKES, args=inputs)
+        assert_close(got[0][i], p_exp[i], call, what=f"returned new_params[{i}] =",
+                     misconceptions=MOMENTUM_PARAM_MISTAKES, args=inputs)
     for name, old, new in zip(("params", "grads", "velocities"), before, args_after[:3]):
         for i in range(3):
             assert_unchanged(old[i], new[i], f"{name}[{i}]", call, IN_PLACE)
@@ -348,23 +357,26 @@ def _splits(n: int, batch_size: int, drop_last: bool = False) -> list[tuple[tupl
     return list(seen)
 
 
-def _epoch(w, b, split, X, y, lr: float, sign: float = 1.0):
-    """(w, b) of many runs at once (rows of w, entries of b) after one epoch over the batches of ``split``."""
+def _epoch(w, b, split, X, y, lr: float, sign: float = 1.0, summed: bool = False):
+    """(w, b) of many runs at once (rows of w, entries of b) after one epoch over the batches of ``split``
+    (``summed``: the batch's gradient summed over its examples, not averaged)."""
     for batch in split:
         Xb, yb = X[list(batch)], y[list(batch)]
         err = sign * (_sigmoid(w @ Xb.T + b[:, None]) - yb)  # (runs, batch)
-        w, b = w - lr * err @ Xb / len(batch), b - lr * err.mean(axis=1)
+        n = 1 if summed else len(batch)
+        w, b = w - lr * err @ Xb / n, b - lr * err.sum(axis=1) / n
     return w, b
 
 
-def _every_path(X, y, lr: float, batch_size: int, epochs: int, *, sign: float = 1.0, drop_last: bool = False):
+def _every_path(X, y, lr: float, batch_size: int, epochs: int, *, sign: float = 1.0, drop_last: bool = False,
+                summed: bool = False):
     """``(paths, finals)``: every sequence of per-epoch batch splits from w = 0, b = 0, and the (w, b)
     each ends at, as rows ``[w..., b]`` (``sign=-1``: the error written y - p; ``drop_last``: the last,
-    smaller batch skipped)."""
+    smaller batch skipped; ``summed``: the batch gradient summed, not averaged)."""
     splits = _splits(len(X), batch_size, drop_last)
     paths, w, b = [()], np.zeros((1, X.shape[1])), np.zeros(1)
     for _ in range(epochs):
-        ends = [_epoch(w, b, split, X, y, lr, sign) for split in splits]
+        ends = [_epoch(w, b, split, X, y, lr, sign, summed) for split in splits]
         paths = [path + (split,) for split in splits for path in paths]
         w = np.concatenate([e[0] for e in ends])
         b = np.concatenate([e[1] for e in ends])
@@ -429,7 +441,8 @@ def test_train_logistic_regression_updates_after_every_batch(student):
     full_batch = got.shape == (3,) and np.allclose(got, np.append(w_full[0], b_full[0]), rtol=1e-5)
     note = " (that is full-batch gradient descent: update after every batch, not once per epoch)" if full_batch else ""
     found = FULL_BATCH if full_batch else None
-    for misconception, kwargs in ((ERROR_SIGN, {"sign": -1.0}), (DROP_LAST, {"drop_last": True})):
+    for misconception, kwargs in ((ERROR_SIGN, {"sign": -1.0}), (DROP_LAST, {"drop_last": True}),
+                                  (SUMMED_GRADIENT, {"summed": True})):
         if found is None and _matching(got, *_every_path(X, y, lr, _TINY_BATCH, _TINY_EPOCHS, **kwargs)):
             found = misconception
     example = finals[next(i for i, path in enumerate(paths) if len(set(path)) == _TINY_EPOCHS)]

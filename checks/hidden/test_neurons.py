@@ -183,7 +183,9 @@ def test_mlp_forward_matches_reference(student, reference):
 
 
 @pytest.mark.points(1)
-@pytest.mark.hint("Read the parameters without changing them: no params.pop(), no in-place updates of x or W.")
+@pytest.mark.hint("This check needs the right output as well as untouched inputs. When the output is wrong, fix "
+                  "mlp_forward first (its other checks say how); otherwise read the parameters without changing "
+                  "them: no params.pop(), no in-place updates of x or W.")
 def test_mlp_forward_leaves_inputs_unchanged(student, reference):
     """mlp_forward gives the right output and leaves x and params as they were"""
     rng = np.random.default_rng(105)
@@ -193,7 +195,8 @@ def test_mlp_forward_leaves_inputs_unchanged(student, reference):
     expected = reference.mlp_forward(x.copy(), [(W.copy(), b.copy()) for W, b in params], np.tanh, probes.softmax)
     got, (x_after, params_after, _, _), _ = student.probe(
         "call_and_inputs", student.mlp_forward, x, params, fn("numpy:tanh"), fn("probe:softmax"))
-    assert_close(got, expected, call)  # leaving the inputs alone earns nothing without the right output
+    assert_close(got, expected, call,  # leaving the inputs alone earns nothing without the right output
+                 misconceptions=MLP_MISTAKES, args=(x, params, np.tanh, probes.softmax))
     assert_unchanged(x, x_after, "x", call)
     if len(params_after) != len(params):
         fail(f"{call} changed the length of params from {len(params)} to {len(params_after)}", PARAMS_CHANGED)
