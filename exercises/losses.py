@@ -170,7 +170,8 @@ def categorical_crossentropy_keras(y_true, y_pred):
     into the cost itself.
 
     Args:
-        y_true: one-hot targets, tensor of shape ``(batch, K)`` (any numeric dtype).
+        y_true: one-hot targets, float tensor of shape ``(batch, K)`` (in ``model.compile(loss=...)``
+            Keras converts the labels to the loss's float dtype before it calls the loss).
         y_pred: predicted probabilities, tensor of shape ``(batch, K)``.
 
     Returns:
