@@ -99,6 +99,15 @@ def _cli(cwd: Path, *args: str, code: int = 0, env: dict | None = None) -> str:
     return run.stdout + run.stderr
 
 
+def _unpack_gradescope(bundle: Path, folder: Path) -> set[str]:
+    """Unpack a Gradescope bundle as Gradescope does (file modes kept); the names it holds."""
+    with zipfile.ZipFile(bundle) as zf:
+        for info in zf.infolist():
+            zf.extract(info, folder)
+            os.chmod(folder / info.filename, (info.external_attr >> 16) & 0o777)
+        return set(zf.namelist())
+
+
 @pytest.fixture(scope="module")
 def second(tmp_path_factory) -> Path:
     """A second course: the scaffold's topic plus a topic written by hand, exercises regenerated."""
@@ -237,11 +246,7 @@ def test_second_course_gradescope(second, tmp_path):
     bundle = tmp_path / "autograder.zip"
     _cli(second, "gradescope", str(bundle))
     gs, source = tmp_path / "gs", tmp_path / "gs" / "source"
-    with zipfile.ZipFile(bundle) as zf:
-        names = set(zf.namelist())
-        for info in zf.infolist():
-            zf.extract(info, source)
-            os.chmod(source / info.filename, (info.external_attr >> 16) & 0o777)
+    names = _unpack_gradescope(bundle, source)
     assert {"checks/hidden/test_center.py", "checks/public/test_normalize.py", "checks/conftest.py", "solutions/center.py"} <= names
     assert '"$SOURCE/checks/hidden"' in (source / "setup.sh").read_text(encoding="utf-8")
     (gs / "submission").mkdir()
@@ -314,11 +319,7 @@ def test_every_route_uses_the_folders_course_toml_names(moved, tmp_path):
     bundle = tmp_path / "autograder.zip"
     _cli(moved, "gradescope", str(bundle))
     gs, source = tmp_path / "gs", tmp_path / "gs" / "source"
-    with zipfile.ZipFile(bundle) as zf:
-        names = set(zf.namelist())
-        for info in zf.infolist():
-            zf.extract(info, source)
-            os.chmod(source / info.filename, (info.external_attr >> 16) & 0o777)
+    names = _unpack_gradescope(bundle, source)
     assert {"grading/hidden/test_center.py", "grading/public/test_normalize.py", "grading/conftest.py", "answers/ref/center.py"} <= names
     assert not [n for n in names if n.startswith(("checks/", "solutions/"))], names
     setup = (source / "setup.sh").read_text(encoding="utf-8")

@@ -71,38 +71,41 @@ class Zygote:
         self.count += 1
         scratch = os.path.join(self.scratch_root, f"autograder-w{os.getpid()}-{self.count}")
         self.scratches.append(scratch)  # the child makes it, as its own user
-        pid = os.fork()
-        if pid == 0:  # the child: becomes a worker and never returns
-            try:
-                self.ctl.close()
-                os.setsid()
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                from autograder.sandbox import worker
 
-                worker.become_worker(fds[0], fds[1], scratch, self.drop_to)
-            finally:
-                os._exit(70)
-        for fd in fds:
-            os.close(fd)
-        return {"pid": pid}
+        def become() -> None:
+            from autograder.sandbox import worker
+
+            worker.become_worker(fds[0], fds[1], scratch, self.drop_to)
+
+        return {"pid": self._child(fds, become)}
 
     def fork_judge(self, fds: list[int]) -> dict:
         """A judge on these two pipe ends (see :func:`autograder.sandbox.judge.become_judge`)."""
+
+        def become() -> None:
+            from autograder.sandbox import judge
+
+            judge.become_judge(fds[0], fds[1], judge.JUDGE_UID if os.getuid() == 0 else None)
+
+        pid = self._child(fds, become)
+        self.judges.add(pid)
+        return {"pid": pid}
+
+    def _child(self, fds: list[int], become) -> int:
+        """Fork a child in a session of its own that calls ``become`` (a worker's or the judge's main
+        loop) and never returns; the pipe ends it was sent go with it, closed here."""
         pid = os.fork()
-        if pid == 0:  # the child: becomes the judge and never returns
+        if pid == 0:
             try:
                 self.ctl.close()
                 os.setsid()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                from autograder.sandbox import judge
-
-                judge.become_judge(fds[0], fds[1], judge.JUDGE_UID if os.getuid() == 0 else None)
+                become()
             finally:
                 os._exit(70)
         for fd in fds:
             os.close(fd)
-        self.judges.add(pid)
-        return {"pid": pid}
+        return pid
 
     def end_judge(self, pid: int) -> dict:
         """Kill a judge this server forked (any other pid is left alone) and reap it."""
