@@ -252,10 +252,10 @@ def test_the_judge_runs_confined_as_a_user_of_its_own_when_the_grader_is_root():
     with Judge() as j:
         j.judge({"is_model": False, "type": "int"})
         assert j.info["pid"] != os.getpid() and j.info["keras"] == keras.__version__
-        # of this package, only the judge, the wire format and the package's two leaf modules (error
-        # classes, quiet TensorFlow): never the worker, the probes or a submission
+        # of this package, only the judge, the wire format, the process set-up helpers (limits) and the
+        # package's two leaf modules (error classes, quiet TensorFlow): never the worker, the probes or a submission
         assert set(j.info["modules"]) <= {"autograder", "autograder.sandbox", "autograder.sandbox.judge", "autograder.sandbox.wire",
-                                          "autograder.errors", "autograder.quiet"}
+                                          "autograder.sandbox.limits", "autograder.errors", "autograder.quiet"}
         if os.geteuid() == 0:
             assert j.info["uid"] == JUDGE_UID != 65534  # not `nobody`, the students' workers' user
         if os.geteuid() == 0 and bwrap_status()[0] is not None:

@@ -509,25 +509,17 @@ def become_judge(fd_in: int, fd_out: int, drop_to: int | None) -> None:
       even of its own user;
     * its settings folders point nowhere: nothing in a shared folder is read as Keras's settings.
     """
-    import ctypes
     import sys
+
+    from autograder.sandbox import limits
 
     sys.path[:] = [p for p in sys.path if p not in ("", ".")]
     os.chdir("/")
     os.environ.update(HOME=_NO_HOME, KERAS_HOME=os.path.join(_NO_HOME, ".keras"), MPLCONFIGDIR=os.path.join(_NO_HOME, ".matplotlib"))
     if drop_to is not None:
-        os.setgroups([])
-        os.setgid(drop_to)
-        os.setuid(drop_to)
-        if os.getuid() == 0 or os.geteuid() == 0:
-            raise SystemExit("could not leave the root user")
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
+        limits.leave_root(drop_to)
+    limits.set_process_flag(PR_SET_DUMPABLE, 0)
+    limits.silence_standard_streams()
     serve(fd_in, fd_out)
     os._exit(0)
 

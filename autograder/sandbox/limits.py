@@ -158,6 +158,30 @@ def sweep_stale() -> int:
 _LIVE: set["WorkerCgroup"] = set()  # this process's worker cgroups not yet removed
 
 
+def leave_root(uid: int) -> None:
+    """Become ``uid`` for good (supplementary groups dropped); refuse to go on as root."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise SystemExit("could not leave the root user")
+
+
+def set_process_flag(option: int, value: int) -> None:
+    """``prctl(option, value)`` where the C library has it (Linux); elsewhere nothing."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def silence_standard_streams() -> None:
+    """Point descriptors 0, 1 and 2 at /dev/null (the grader talks over pipes of its own)."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+
+
 def remove_all() -> int:
     """Remove every worker cgroup this process still holds, with whatever runs in them (the last
     resort of a grading process that is being killed while a worker runs); how many there were."""

@@ -369,11 +369,7 @@ def become_worker(fd_in: int, fd_out: int, scratch: str, drop_to: int | None) ->
     if os.environ.get("AUTOGRADER_LIMITS"):
         apply_limits(os.environ["AUTOGRADER_LIMITS"], drop_to is not None)
     if drop_to is not None:
-        os.setgroups([])
-        os.setgid(drop_to)
-        os.setuid(drop_to)
-        if os.getuid() == 0 or os.geteuid() == 0:
-            raise SystemExit("could not leave the root user")
+        own_limits.leave_root(drop_to)
     if os.environ.get("AUTOGRADER_SECCOMP") == "1":
         why = own_limits.load_seccomp()
         if why:

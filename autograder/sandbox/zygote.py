@@ -240,13 +240,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     drop = os.environ.get("AUTOGRADER_DROP_TO")
     drop_to = int(drop) if drop and os.getuid() == 0 else None
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
+    from autograder.sandbox import limits
+
+    limits.set_process_flag(PR_SET_CHILD_SUBREAPER, 1)
+    limits.silence_standard_streams()
     import numpy  # noqa: F401 - imported once here, shared by every forked worker
 
     from autograder.reference import lazy_keras
