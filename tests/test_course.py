@@ -99,6 +99,19 @@ def _cli(cwd: Path, *args: str, code: int = 0, env: dict | None = None) -> str:
     return run.stdout + run.stderr
 
 
+def _run_gradescope(gs: Path, source: Path, answers: Path) -> dict:
+    """Run an unpacked bundle's ``run_autograder`` on the two topics' files from ``answers``, as
+    Gradescope would; its ``results.json``."""
+    (gs / "submission").mkdir()
+    for topic in ("normalize", "center"):
+        (gs / "submission" / f"{topic}.py").write_bytes((answers / f"{topic}.py").read_bytes())
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TMPDIR")}
+    env.update(AUTOGRADER_GS_ROOT=str(gs), AUTOGRADER_GS_PYTHON=sys.executable, HOME=str(gs))
+    run = subprocess.run([str(source / "run_autograder")], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads((gs / "results" / "results.json").read_text(encoding="utf-8"))
+
+
 def _unpack_gradescope(bundle: Path, folder: Path) -> set[str]:
     """Unpack a Gradescope bundle as Gradescope does (file modes kept); the names it holds."""
     with zipfile.ZipFile(bundle) as zf:
@@ -249,14 +262,7 @@ def test_second_course_gradescope(second, tmp_path):
     names = _unpack_gradescope(bundle, source)
     assert {"checks/hidden/test_center.py", "checks/public/test_normalize.py", "checks/conftest.py", "solutions/center.py"} <= names
     assert '"$SOURCE/checks/hidden"' in (source / "setup.sh").read_text(encoding="utf-8")
-    (gs / "submission").mkdir()
-    for topic in ("normalize", "center"):
-        (gs / "submission" / f"{topic}.py").write_bytes((second / "solutions" / f"{topic}.py").read_bytes())
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TMPDIR")}
-    env.update(AUTOGRADER_GS_ROOT=str(gs), AUTOGRADER_GS_PYTHON=sys.executable, HOME=str(gs))
-    run = subprocess.run([str(source / "run_autograder")], env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    doc = json.loads((gs / "results" / "results.json").read_text(encoding="utf-8"))
+    doc = _run_gradescope(gs, source, second / "solutions")
     assert doc["score"] == 5 and len(doc["tests"]) == 4, doc
 
 
@@ -324,14 +330,7 @@ def test_every_route_uses_the_folders_course_toml_names(moved, tmp_path):
     assert not [n for n in names if n.startswith(("checks/", "solutions/"))], names
     setup = (source / "setup.sh").read_text(encoding="utf-8")
     assert '"$SOURCE/answers/ref" "$SOURCE/grading/hidden"' in setup and "$SOURCE/checks" not in setup
-    (gs / "submission").mkdir()
-    for topic in ("normalize", "center"):
-        (gs / "submission" / f"{topic}.py").write_bytes((moved / "answers" / "ref" / f"{topic}.py").read_bytes())
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TMPDIR")}
-    env.update(AUTOGRADER_GS_ROOT=str(gs), AUTOGRADER_GS_PYTHON=sys.executable, HOME=str(gs))
-    run = subprocess.run([str(source / "run_autograder")], env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    doc = json.loads((gs / "results" / "results.json").read_text(encoding="utf-8"))
+    doc = _run_gradescope(gs, source, moved / "answers" / "ref")
     assert doc["score"] == 5 and len(doc["tests"]) == 4, doc
 
     # the cluster's course bundle unpacks to the same layout
